@@ -12,14 +12,16 @@
 
 #include "core.h"
 
-static const struct bench_suite *const suites[] = {
-	&bench_suite_clock,
-	&bench_suite_hist,
-	&bench_suite_spsc,
-	&bench_suite_spsc_proc,
-};
+#define BENCH_MAX_SUITES 64
 
-#define NSUITES (sizeof(suites) / sizeof(suites[0]))
+static const struct bench_suite *suites[BENCH_MAX_SUITES];
+static size_t nsuites;
+
+void bench_register(const struct bench_suite *suite)
+{
+	if (nsuites < BENCH_MAX_SUITES)
+		suites[nsuites++] = suite;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -67,7 +69,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: tradsys-bench <suite|all|list> [--runs N] [--ops N] [--cpus A,B] "
 		     "[--file F]\nsuites:\n");
-	for (size_t i = 0; i < NSUITES; i++)
+	for (size_t i = 0; i < nsuites; i++)
 		fprintf(out, "  %-12s %s\n", suites[i]->name, suites[i]->help);
 }
 
@@ -120,7 +122,7 @@ int main(int argc, char **argv)
 	}
 
 	int found = 0;
-	for (size_t i = 0; i < NSUITES; i++) {
+	for (size_t i = 0; i < nsuites; i++) {
 		if (strcmp(want, "all") != 0 && strcmp(want, suites[i]->name) != 0)
 			continue;
 		found = 1;

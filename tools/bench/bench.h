@@ -37,10 +37,15 @@ void bench_report_value(const char *suite, const char *name, const char *metric,
 /* Seconds between two TSC readings, using the calibrated clock. */
 double bench_seconds(uint64_t tsc0, uint64_t tsc1);
 
-/* Suites; each file in tools/bench adds its own. */
-extern const struct bench_suite bench_suite_clock;
-extern const struct bench_suite bench_suite_hist;
-extern const struct bench_suite bench_suite_spsc;
-extern const struct bench_suite bench_suite_spsc_proc;
+/* Adds a suite to the runner; called before main() by BENCH_SUITE. */
+void bench_register(const struct bench_suite *suite);
+
+/* Defines and registers a suite: each bench_*.c file in tools/bench declares its own. */
+#define BENCH_SUITE(var, name, help, fn)                                                          \
+	static const struct bench_suite var = { name, help, fn };                                 \
+	__attribute__((constructor)) static void var##_register(void)                             \
+	{                                                                                         \
+		bench_register(&var);                                                             \
+	}
 
 #endif

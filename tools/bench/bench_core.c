@@ -60,11 +60,8 @@ static int run_clock(const struct bench_opts *o)
 	return 0;
 }
 
-const struct bench_suite bench_suite_clock = {
-	SUITE_CLOCK,
-	"TSC reads, conversion, clock_gettime",
-	run_clock,
-};
+BENCH_SUITE(bench_suite_clock, SUITE_CLOCK,
+	    "TSC reads, conversion, clock_gettime", run_clock)
 
 /* Latencies shaped like a feed handler's: most near 200 ns, a tail to tens of microseconds. */
 static void fill_latencies(uint64_t *v, size_t n)
@@ -117,11 +114,8 @@ static int run_hist(const struct bench_opts *o)
 	return 0;
 }
 
-const struct bench_suite bench_suite_hist = {
-	"hist",
-	"histogram record and percentile query",
-	run_hist,
-};
+BENCH_SUITE(bench_suite_hist, "hist",
+	    "histogram record and percentile query", run_hist)
 
 /*
  * Ring transfer. The producer pushes consecutive 64-bit integers in bulk batches of 32; the
@@ -279,14 +273,8 @@ static int run_spsc_proc(const struct bench_opts *o)
 	return run_ring(o, 1);
 }
 
-const struct bench_suite bench_suite_spsc = {
-	"spsc",
-	"SPSC ring transfer between two pinned threads, batches of 32",
-	run_spsc,
-};
+BENCH_SUITE(bench_suite_spsc, "spsc",
+	    "SPSC ring transfer between two pinned threads, batches of 32", run_spsc)
 
-const struct bench_suite bench_suite_spsc_proc = {
-	"spsc-proc",
-	"SPSC ring transfer between two pinned processes (shared mapping)",
-	run_spsc_proc,
-};
+BENCH_SUITE(bench_suite_spsc_proc, "spsc-proc",
+	    "SPSC ring transfer between two pinned processes (shared mapping)", run_spsc_proc)
