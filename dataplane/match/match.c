@@ -131,13 +131,19 @@ static inline bool better(int side, int64_t a, int64_t b)
 	return side == 0 ? a > b : a < b;
 }
 
+/* Binary search: levels ascend toward the best, so "better" orders the array. */
 static struct mlevel *level_find(struct mside *s, int side, int64_t price)
 {
-	for (uint32_t i = s->n; i-- > 0;) {
-		if (s->lv[i].price == price)
-			return &s->lv[i];
-		if (better(side, price, s->lv[i].price))
-			return NULL;
+	uint32_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (s->lv[mid].price == price)
+			return &s->lv[mid];
+		if (better(side, price, s->lv[mid].price))
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return NULL;
 }
@@ -145,10 +151,16 @@ static struct mlevel *level_find(struct mside *s, int side, int64_t price)
 static struct mlevel *level_get_or_add(struct match_engine *e, struct mside *s, int side,
 				       int64_t price)
 {
-	uint32_t i = s->n;
+	uint32_t i = 0, hi = s->n;
 
-	while (i > 0 && better(side, s->lv[i - 1].price, price))
-		i--;
+	/* Find the first level better than price; price goes just below it. */
+	while (i < hi) {
+		uint32_t mid = (i + hi) / 2;
+		if (better(side, s->lv[mid].price, price))
+			hi = mid;
+		else
+			i = mid + 1;
+	}
 	if (i > 0 && s->lv[i - 1].price == price)
 		return &s->lv[i - 1];
 	if (s->n == e->cfg.max_levels)

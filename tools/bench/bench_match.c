@@ -1,0 +1,269 @@
+/*
+ * Benchmarks of the matching engine on the mix of a well-known exchange core's benchmark: one
+ * instrument, about 1000 resting orders over about 750 price levels; 9% GTC limit, 3% IOC,
+ * 6% cancel, 82% move (cancel-replace to a new price). Throughput on one core, then latency at
+ * fixed offered rates measured from each operation's intended start, so queueing counts.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "core.h"
+#include "match.h"
+
+#define SUITE_MATCH "match"
+#define LIVE_CAP 4096
+#define SLOT_BITS 20
+
+/* The client's view of its resting orders. Orders that leave the book by execution are found
+ * lazily (match_order_leaves() < 0) when the client next picks them, like a client that reads its
+ * fills asynchronously. */
+struct client {
+	uint64_t ids[LIVE_CAP];
+	uint8_t sell[LIVE_CAP];
+	uint32_t n;
+	uint64_t last_rested;
+	uint64_t x;
+	int64_t mid;
+};
+
+static void slot_drop(struct client *c, uint32_t s)
+{
+	c->n--;
+	c->ids[s] = c->ids[c->n];
+	c->sell[s] = c->sell[c->n];
+}
+
+static void slot_add(struct client *c, uint64_t id, int sell)
+{
+	if (c->n < LIVE_CAP) {
+		c->ids[c->n] = id;
+		c->sell[c->n++] = (uint8_t)sell;
+	}
+}
+
+static void on_event(void *ctx, const struct match_event *ev)
+{
+	struct client *c = ctx;
+
+	if (ev->kind == MATCH_EV_RESTED) {
+		slot_add(c, ev->id, ev->side == MATCH_SELL);
+		c->last_rested = ev->id;
+	}
+}
+
+/* A random live order's slot, discarding slots whose orders have left the book; -1 if none. */
+static int pick(struct match_engine *e, struct client *c, uint64_t r)
+{
+	while (c->n > 0) {
+		uint32_t s = (uint32_t)(r % c->n);
+		if (match_order_leaves(e, c->ids[s]) > 0)
+			return (int)s;
+		slot_drop(c, s);
+	}
+	return -1;
+}
+
+static inline uint64_t rnd(struct client *c)
+{
+	c->x ^= c->x << 13;
+	c->x ^= c->x >> 7;
+	c->x ^= c->x << 17;
+	return c->x;
+}
+
+/* A price within 375 ticks either side of mid on the passive side: ~750 levels in all. */
+static inline int64_t passive_price(struct client *c, int sell)
+{
+	int64_t off = 1 + (int64_t)(rnd(c) % 375);
+	return sell ? c->mid + off : c->mid - off;
+}
+
+/* One operation of the mix. */
+static void one_op(struct match_engine *e, struct client *c)
+{
+	uint64_t r = rnd(c) % 100, id;
+	struct match_order o = { .instrument = 0, .qty = 1 + (int64_t)(rnd(c) % 100) };
+
+	o.firm = (uint32_t)(rnd(c) % 64);
+	o.side = rnd(c) & 1 ? MATCH_SELL : MATCH_BUY;
+	/* Keep about 1000 orders resting, as the reference benchmark does: a GTC insert becomes a
+	 * cancel above 1100 resting orders, a cancel becomes an insert below 900. */
+	uint32_t live = match_order_count(e);
+	if (r < 9 && live > 1100)
+		r = 12;
+	else if (r >= 12 && r < 18 && live < 900)
+		r = 0;
+	int s = r >= 12 ? pick(e, c, rnd(c)) : 0;
+	if (s < 0)
+		r = 0;
+	if (r < 9) {
+		o.tif = MATCH_DAY;
+		o.price = passive_price(c, o.side == MATCH_SELL);
+		/* One in eight GTC orders crosses a little. */
+		if ((rnd(c) & 7) == 0)
+			o.price = o.side == MATCH_SELL ? c->mid - 2 : c->mid + 2;
+		match_submit(e, &o, &id);
+	} else if (r < 12) {
+		o.tif = MATCH_IOC;
+		o.price = o.side == MATCH_SELL ? c->mid - 5 : c->mid + 5;
+		match_submit(e, &o, &id);
+	} else if (r < 18) {
+		match_cancel(e, c->ids[s], 0);
+		slot_drop(c, (uint32_t)s);
+	} else {
+		/* Move: a new passive price on the order's own side, same quantity. */
+		uint64_t old = c->ids[s];
+		int sell = c->sell[s];
+		int64_t leaves = match_order_leaves(e, old);
+		slot_drop(c, (uint32_t)s);
+		c->last_rested = 0;
+		match_replace(e, old, passive_price(c, sell), leaves, &id);
+		/* Kept its place (same price, no RESTED event): track it under its new id. */
+		if (c->last_rested != id && match_order_leaves(e, id) > 0)
+			slot_add(c, id, sell);
+	}
+	/* Drift the mid a little so the book keeps moving. */
+	if ((rnd(c) & 1023) == 0)
+		c->mid += (rnd(c) & 1) ? 1 : -1;
+}
+
+static struct match_engine *fresh(struct client *c)
+{
+	struct match_cfg cfg = { .instruments = 1, .max_orders = 65536, .max_levels = 4096 };
+	struct match_engine *e;
+
+	memset(c, 0, sizeof(*c));
+	c->x = 0x2545f4914f6cdd1dull;
+	c->mid = 100000;
+	e = match_create(&cfg, on_event, c);
+	if (!e)
+		return NULL;
+	/* About 1000 resting orders to start. */
+	while (match_order_count(e) < 1000) {
+		struct match_order o = { .instrument = 0, .tif = MATCH_DAY, .qty = 100 };
+		uint64_t id;
+		o.firm = (uint32_t)(rnd(c) % 64);
+		o.side = rnd(c) & 1 ? MATCH_SELL : MATCH_BUY;
+		o.price = passive_price(c, o.side == MATCH_SELL);
+		match_submit(e, &o, &id);
+	}
+	return e;
+}
+
+static int run_match(const struct bench_opts *opts)
+{
+	uint64_t n = opts->ops ? opts->ops : 5000000;
+	double *s = calloc(opts->runs, sizeof(double));
+	struct client *c = malloc(sizeof(*c));
+	struct hist *h = malloc(sizeof(*h));
+	char wl[256];
+	int rc = 0;
+
+	if (!s || !c || !h) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	snprintf(wl, sizeof(wl),
+		 "\"ops\":%lu,\"instruments\":1,\"resting_start\":1000,\"levels\":750,"
+		 "\"mix\":\"9%% GTC, 3%% IOC, 6%% cancel, 82%% move\"",
+		 (unsigned long)n);
+	for (unsigned int r = 0; r <= opts->runs; r++) {
+		struct match_engine *e = fresh(c);
+		if (!e) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		uint64_t t0 = clock_tsc_start();
+		for (uint64_t i = 0; i < n; i++)
+			one_op(e, c);
+		uint64_t t1 = clock_tsc_end();
+		if (r > 0)
+			s[r - 1] = (double)n / bench_seconds(t0, t1) / 1e6;
+		if (r == opts->runs)
+			bench_report_value(SUITE_MATCH, "mix", "resting_orders_at_end", "orders",
+					   (double)match_order_count(e), wl);
+		match_destroy(e);
+	}
+	bench_report(SUITE_MATCH, "mix", "throughput", "Mops/s", s, opts->runs, wl);
+
+	/* Latency at offered rates, from intended start time (no coordinated omission). */
+	static const uint64_t rates[] = { 125000, 1000000 };
+	for (size_t ri = 0; ri < 2; ri++) {
+		uint64_t ops = rates[ri] * 2; /* two seconds of offered load */
+		uint64_t interval = clock_cal.tsc_hz / rates[ri];
+		struct match_engine *e = fresh(c);
+		if (!e) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		hist_reset(h);
+		uint64_t start = clock_tsc() + clock_cal.tsc_hz / 100;
+		for (uint64_t i = 0; i < ops; i++) {
+			uint64_t due = start + i * interval;
+			while (clock_tsc() < due)
+				__builtin_ia32_pause();
+			one_op(e, c);
+			hist_record(h, clock_cycles_to_ns(clock_tsc_end() - due));
+		}
+		match_destroy(e);
+		char name[64], wl2[320];
+		snprintf(name, sizeof(name), "mix_at_%lu_ops_per_s", (unsigned long)rates[ri]);
+		snprintf(wl2, sizeof(wl2), "\"offered_rate\":%lu,\"ops\":%lu,%s",
+			 (unsigned long)rates[ri], (unsigned long)ops,
+			 "\"measured_from\":\"intended_start\"");
+		static const struct {
+			const char *stat;
+			double q;
+		} qs[] = { { "p50", 0.5 },     { "p90", 0.9 },	     { "p99", 0.99 },
+			   { "p99.9", 0.999 }, { "p99.99", 0.9999 }, { "max", 1.0 } };
+		for (size_t qi = 0; qi < sizeof(qs) / sizeof(qs[0]); qi++) {
+			char metric[32];
+			snprintf(metric, sizeof(metric), "latency_%s", qs[qi].stat);
+			bench_report_value(SUITE_MATCH, name, metric, "ns",
+					   (double)hist_percentile(h, qs[qi].q), wl2);
+		}
+	}
+
+	/* Inserts of crossing limit orders: each buy takes one resting sell, which is replaced. */
+	for (unsigned int r = 0; r <= opts->runs; r++) {
+		struct match_engine *e = fresh(c);
+		uint64_t id, m = n / 2;
+		if (!e) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		uint64_t t0 = clock_tsc_start();
+		for (uint64_t i = 0; i < m; i++) {
+			struct match_order o = { .instrument = 0,
+						 .tif = MATCH_DAY,
+						 .qty = 100,
+						 .firm = (uint32_t)(i & 63) };
+			o.side = MATCH_SELL;
+			o.price = c->mid + 1 + (int64_t)(i % 16);
+			match_submit(e, &o, &id);
+			o.side = MATCH_BUY;
+			o.firm = (uint32_t)((i + 1) & 63) | 64;
+			o.price = c->mid + 20;
+			match_submit(e, &o, &id);
+		}
+		uint64_t t1 = clock_tsc_end();
+		if (r > 0)
+			s[r - 1] = (double)(2 * m) / bench_seconds(t0, t1) / 1e6;
+		match_destroy(e);
+	}
+	snprintf(wl, sizeof(wl), "\"inserts\":%lu,\"half_crossing\":true", (unsigned long)n);
+	bench_report(SUITE_MATCH, "limit_inserts_crossing", "throughput", "Minserts/s", s,
+		     opts->runs, wl);
+out:
+	free(s);
+	free(c);
+	free(h);
+	return rc;
+}
+
+BENCH_SUITE(bench_suite_match, SUITE_MATCH,
+	    "matching engine: exchange-core mix, latency at 125k and 1M ops/s, crossing inserts",
+	    run_match)
