@@ -65,9 +65,12 @@ int net_udp_classify(const uint8_t *frame, uint32_t len, const struct driver_cfg
 		return -EINVAL;
 	}
 
+	/* The UDP header must lie inside the datagram before any of it is read. */
+	if (total - ihl < NET_UDP_HLEN)
+		goto malformed;
 	const uint8_t *udp = ip + ihl;
 	uint32_t udp_len = rd16(udp + 4);
-	if (total - ihl < NET_UDP_HLEN || udp_len < NET_UDP_HLEN || udp_len > total - ihl)
+	if (udp_len < NET_UDP_HLEN || udp_len > total - ihl)
 		goto malformed;
 
 	uint16_t dport = rd16(udp + 2);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "net.h"
@@ -152,6 +153,28 @@ Test(net, bad_checksum_ihl_and_udp_length_are_malformed)
 	f[14 + 20 + 4] = 0x7f; /* UDP length beyond the datagram */
 	cr_assert_eq(net_udp_classify(f, (uint32_t)n, &c, &p, &why), -EINVAL);
 	cr_assert_eq(why, DRIVER_DROP_MALFORMED);
+}
+
+/* Found by fuzz_net: an IPv4 datagram that ends with its header, at the end of the frame. */
+Test(net, datagram_too_short_for_a_udp_header_is_malformed_without_reading_past_it)
+{
+	struct driver_cfg c = cfg_two_flows();
+	uint8_t f[2048];
+	struct pkt p;
+	enum driver_drop why;
+	build(f, "239.1.1.1", 26400, "0123456789");
+
+	f[14 + 2] = 0;
+	f[14 + 3] = 20; /* total length: the IP header alone */
+	f[14 + 10] = f[14 + 11] = 0;
+	uint16_t ck = net_ip4_checksum(f + 14, 20);
+	f[14 + 10] = (uint8_t)(ck >> 8);
+	f[14 + 11] = (uint8_t)ck;
+	uint8_t *cut = malloc(34);
+	memcpy(cut, f, 34);
+	cr_assert_eq(net_udp_classify(cut, 34, &c, &p, &why), -EINVAL);
+	cr_assert_eq(why, DRIVER_DROP_MALFORMED);
+	free(cut);
 }
 
 Test(net, fragments_are_dropped_as_fragments)
