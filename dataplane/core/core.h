@@ -8,6 +8,7 @@
 #include "config.h"
 #include "hist.h"
 #include "log.h"
+#include "refmap.h"
 #include "spsc.h"
 #include "thread.h"
 

@@ -2,7 +2,7 @@
  * The matching engine. Per instrument and side, price levels sit in a sorted array with the best
  * level at the end, because nearly all activity is at or near the top: inserting or removing
  * there moves few entries. Each level is a FIFO of orders linked by pool index. Order ids map to
- * pool slots through an open-addressing table with backward-shift deletion. No allocation after
+ * pool slots through the core refmap (open addressing, backward-shift deletion). No allocation after
  * match_create().
  */
 #include "match.h"
@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "refmap.h"
 
 #define NIL UINT32_MAX
 
@@ -45,9 +47,7 @@ struct match_engine {
 	uint32_t live;
 	struct mside *sides; /* instrument * 2 + side */
 	struct mlevel *levels;
-	uint64_t *map_key; /* order id, 0 = empty */
-	uint32_t *map_val;
-	uint64_t map_mask;
+	struct refmap ids; /* order id -> pool index */
 	uint64_t next_id;
 	uint64_t next_match;
 	struct match_stats stats;
@@ -72,50 +72,6 @@ static const char *const reason_names[MATCH_R_REASONS] = {
 const char *match_reason_name(enum match_reason r)
 {
 	return (unsigned)r < MATCH_R_REASONS ? reason_names[r] : "unknown";
-}
-
-/* ---- id map ---- */
-
-static inline uint64_t map_slot(const struct match_engine *e, uint64_t id)
-{
-	return (id * 0x9e3779b97f4a7c15ull >> 20) & e->map_mask;
-}
-
-static uint32_t map_get(const struct match_engine *e, uint64_t id)
-{
-	for (uint64_t s = map_slot(e, id);; s = (s + 1) & e->map_mask) {
-		if (e->map_key[s] == id)
-			return e->map_val[s];
-		if (e->map_key[s] == 0)
-			return NIL;
-	}
-}
-
-static void map_put(struct match_engine *e, uint64_t id, uint32_t idx)
-{
-	uint64_t s = map_slot(e, id);
-	while (e->map_key[s] != 0)
-		s = (s + 1) & e->map_mask;
-	e->map_key[s] = id;
-	e->map_val[s] = idx;
-}
-
-/* Removes id, shifting later entries of its probe run back so lookups never need tombstones. */
-static void map_del(struct match_engine *e, uint64_t id)
-{
-	uint64_t s = map_slot(e, id);
-	while (e->map_key[s] != id)
-		s = (s + 1) & e->map_mask;
-	for (uint64_t n = (s + 1) & e->map_mask; e->map_key[n] != 0; n = (n + 1) & e->map_mask) {
-		uint64_t home = map_slot(e, e->map_key[n]);
-		/* n may move to s only if its home is not in (s, n] cyclically. */
-		if (((n - home) & e->map_mask) >= ((n - s) & e->map_mask)) {
-			e->map_key[s] = e->map_key[n];
-			e->map_val[s] = e->map_val[n];
-			s = n;
-		}
-	}
-	e->map_key[s] = 0;
 }
 
 /* ---- levels ---- */
@@ -209,7 +165,7 @@ static void level_append(struct match_engine *e, struct mlevel *l, uint32_t idx)
 
 static void order_free(struct match_engine *e, uint32_t idx)
 {
-	map_del(e, e->ord[idx].id);
+	refmap_del(&e->ids, e->ord[idx].id);
 	e->ord[idx].next = e->free_head;
 	e->free_head = idx;
 	e->live--;
@@ -376,7 +332,7 @@ static int execute_and_rest(struct match_engine *e, const struct match_order *o,
 			    .firm = o->firm,
 			    .side = (uint8_t)side };
 	level_append(e, l, idx);
-	map_put(e, id, idx);
+	refmap_put(&e->ids, id, idx);
 	e->live++;
 	emit_simple(e, MATCH_EV_RESTED, MATCH_R_NONE, o, id, leaves, leaves);
 	return 0;
@@ -418,9 +374,9 @@ int match_submit(struct match_engine *e, const struct match_order *o, uint64_t *
 
 int match_cancel(struct match_engine *e, uint64_t id, int64_t leaves)
 {
-	uint32_t idx = id ? map_get(e, id) : NIL;
+	uint32_t idx = id ? refmap_get(&e->ids, id) : REFMAP_NONE;
 
-	if (idx == NIL)
+	if (idx == REFMAP_NONE)
 		return -ENOENT;
 	struct mord *o = &e->ord[idx];
 	if (leaves < 0)
@@ -460,10 +416,10 @@ int match_cancel(struct match_engine *e, uint64_t id, int64_t leaves)
 
 int match_replace(struct match_engine *e, uint64_t id, int64_t price, int64_t qty, uint64_t *new_id)
 {
-	uint32_t idx = id ? map_get(e, id) : NIL;
+	uint32_t idx = id ? refmap_get(&e->ids, id) : REFMAP_NONE;
 
 	*new_id = 0;
-	if (idx == NIL)
+	if (idx == REFMAP_NONE)
 		return -ENOENT;
 	if (qty <= 0 || qty > MATCH_QTY_MAX || price <= 0 || price >= MATCH_PRICE_MAX)
 		return -EINVAL;
@@ -499,9 +455,9 @@ int match_replace(struct match_engine *e, uint64_t id, int64_t price, int64_t qt
 		/* Same price, no more shares: the order keeps its place under its new id. */
 		l->qty -= o->qty - qty;
 		o->qty = qty;
-		map_del(e, id);
+		refmap_del(&e->ids, id);
 		o->id = *new_id;
-		map_put(e, *new_id, idx);
+		refmap_put(&e->ids, *new_id, idx);
 		ev.kept_priority = true;
 		emit(e, &ev);
 		return 0;
@@ -528,8 +484,8 @@ void match_bbo(const struct match_engine *e, uint32_t instrument, int64_t *bid, 
 
 int64_t match_order_leaves(const struct match_engine *e, uint64_t id)
 {
-	uint32_t idx = id ? map_get(e, id) : NIL;
-	return idx == NIL ? -ENOENT : e->ord[idx].qty;
+	uint32_t idx = id ? refmap_get(&e->ids, id) : REFMAP_NONE;
+	return idx == REFMAP_NONE ? -ENOENT : e->ord[idx].qty;
 }
 
 uint32_t match_order_count(const struct match_engine *e)
@@ -545,28 +501,22 @@ const struct match_stats *match_stats(const struct match_engine *e)
 struct match_engine *match_create(const struct match_cfg *cfg, match_event_fn on_event, void *ctx)
 {
 	struct match_engine *e;
-	uint64_t map_cap = 16;
 
 	if (!cfg->instruments || !cfg->max_orders || !cfg->max_levels || !on_event ||
 	    cfg->max_orders >= NIL) {
 		errno = EINVAL;
 		return NULL;
 	}
-	while (map_cap < (uint64_t)cfg->max_orders * 2)
-		map_cap <<= 1;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		goto nomem;
 	e->cfg = *cfg;
 	e->on_event = on_event;
 	e->ctx = ctx;
-	e->map_mask = map_cap - 1;
 	e->ord = calloc(cfg->max_orders, sizeof(*e->ord));
 	e->sides = calloc((size_t)cfg->instruments * 2, sizeof(*e->sides));
 	e->levels = calloc((size_t)cfg->instruments * 2 * cfg->max_levels, sizeof(*e->levels));
-	e->map_key = calloc(map_cap, sizeof(*e->map_key));
-	e->map_val = calloc(map_cap, sizeof(*e->map_val));
-	if (!e->ord || !e->sides || !e->levels || !e->map_key || !e->map_val)
+	if (!e->ord || !e->sides || !e->levels || refmap_init(&e->ids, cfg->max_orders) != 0)
 		goto nomem;
 	for (uint32_t i = 0; i < cfg->instruments * 2; i++)
 		e->sides[i].lv = &e->levels[(size_t)i * cfg->max_levels];
@@ -587,7 +537,6 @@ void match_destroy(struct match_engine *e)
 	free(e->ord);
 	free(e->sides);
 	free(e->levels);
-	free(e->map_key);
-	free(e->map_val);
+	refmap_free(&e->ids);
 	free(e);
 }
