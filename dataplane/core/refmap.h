@@ -27,9 +27,11 @@ static inline uint64_t refmap_slot(const struct refmap *m, uint64_t key)
 	return (key * 0x9e3779b97f4a7c15ull >> 17) & m->mask;
 }
 
-/* The value stored for key, or REFMAP_NONE. */
+/* The value stored for key, or REFMAP_NONE (always for key 0, which marks empty slots). */
 static inline uint32_t refmap_get(const struct refmap *m, uint64_t key)
 {
+	if (key == 0)
+		return REFMAP_NONE;
 	for (uint64_t s = refmap_slot(m, key);; s = (s + 1) & m->mask) {
 		if (m->keys[s] == key)
 			return m->vals[s];

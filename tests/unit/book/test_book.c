@@ -129,6 +129,21 @@ Test(book, unknown_references_are_counted_and_change_nothing)
 	book_set_destroy(bs);
 }
 
+/* Found by fuzz_feed: reference 0 matched an empty map slot and freed a wrong order. */
+Test(book, reference_zero_is_never_found)
+{
+	struct book_set *bs = mk(1, 8, 4);
+	book_add(bs, 0, 1, BOOK_BID, 100, 10);
+	cr_assert_eq(book_execute(bs, 0, 1, NULL), -ENOENT);
+	cr_assert_eq(book_cancel(bs, 0, 1, NULL), -ENOENT);
+	cr_assert_eq(book_delete(bs, 0, NULL), -ENOENT);
+	cr_assert_eq(book_replace(bs, 0, 5, 100, 1, NULL), -ENOENT);
+	cr_assert_eq(book_add(bs, 0, 0, BOOK_BID, 100, 1), -EINVAL);
+	cr_assert_eq(book_order_count(bs), 1);
+	cr_assert_eq(book_execute(bs, 1, 10, NULL), 0);
+	book_set_destroy(bs);
+}
+
 Test(book, duplicate_and_bad_adds_are_refused)
 {
 	struct book_set *bs = mk(2, 64, 16);
