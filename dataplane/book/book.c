@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core.h"
 #include "refmap.h"
 
 #define NIL UINT32_MAX
@@ -431,6 +432,12 @@ struct book_set *book_set_create(const struct book_cfg *cfg)
 	}
 	for (uint32_t i = 0; i < cfg->max_orders; i++)
 		bs->ord[i].next = i + 1 < cfg->max_orders ? i + 1 : NIL;
+	/* Fault every page in now: the first touch of a calloc'd page costs a page fault, which
+	 * must not land on the message path. */
+	core_prefault(bs->levels,
+		      (size_t)cfg->max_instruments * 2 * cfg->max_levels * sizeof(*bs->levels));
+	core_prefault(bs->refs.keys, (bs->refs.mask + 1) * sizeof(*bs->refs.keys));
+	core_prefault(bs->refs.vals, (bs->refs.mask + 1) * sizeof(*bs->refs.vals));
 	return bs;
 nomem:
 	book_set_destroy(bs);
