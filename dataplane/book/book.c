@@ -403,6 +403,17 @@ uint32_t book_max_instruments(const struct book_set *bs)
 	return bs->cfg.max_instruments;
 }
 
+/* The big tables are huge-page backed and resident from the start (core_mem_alloc). */
+static size_t ord_bytes(const struct book_cfg *cfg)
+{
+	return (size_t)cfg->max_orders * sizeof(struct border);
+}
+
+static size_t level_bytes(const struct book_cfg *cfg)
+{
+	return (size_t)cfg->max_instruments * 2 * cfg->max_levels * sizeof(struct blevel);
+}
+
 struct book_set *book_set_create(const struct book_cfg *cfg)
 {
 	struct book_set *bs;
@@ -416,11 +427,10 @@ struct book_set *book_set_create(const struct book_cfg *cfg)
 	if (!bs)
 		goto nomem;
 	bs->cfg = *cfg;
-	bs->ord = calloc(cfg->max_orders, sizeof(*bs->ord));
+	bs->ord = core_mem_alloc(ord_bytes(cfg));
 	bs->inst = calloc(cfg->max_instruments, sizeof(*bs->inst));
 	bs->info = calloc(cfg->max_instruments, sizeof(*bs->info));
-	bs->levels =
-		calloc((size_t)cfg->max_instruments * 2 * cfg->max_levels, sizeof(*bs->levels));
+	bs->levels = core_mem_alloc(level_bytes(cfg));
 	if (!bs->ord || !bs->inst || !bs->info || !bs->levels ||
 	    refmap_init(&bs->refs, cfg->max_orders) != 0)
 		goto nomem;
@@ -432,12 +442,6 @@ struct book_set *book_set_create(const struct book_cfg *cfg)
 	}
 	for (uint32_t i = 0; i < cfg->max_orders; i++)
 		bs->ord[i].next = i + 1 < cfg->max_orders ? i + 1 : NIL;
-	/* Fault every page in now: the first touch of a calloc'd page costs a page fault, which
-	 * must not land on the message path. */
-	core_prefault(bs->levels,
-		      (size_t)cfg->max_instruments * 2 * cfg->max_levels * sizeof(*bs->levels));
-	core_prefault(bs->refs.keys, (bs->refs.mask + 1) * sizeof(*bs->refs.keys));
-	core_prefault(bs->refs.vals, (bs->refs.mask + 1) * sizeof(*bs->refs.vals));
 	return bs;
 nomem:
 	book_set_destroy(bs);
@@ -449,10 +453,10 @@ void book_set_destroy(struct book_set *bs)
 {
 	if (!bs)
 		return;
-	free(bs->ord);
+	core_mem_free(bs->ord, ord_bytes(&bs->cfg));
 	free(bs->inst);
 	free(bs->info);
-	free(bs->levels);
+	core_mem_free(bs->levels, level_bytes(&bs->cfg));
 	refmap_free(&bs->refs);
 	free(bs);
 }

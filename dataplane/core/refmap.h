@@ -16,6 +16,7 @@ struct refmap {
 	uint64_t *keys;
 	uint32_t *vals;
 	uint64_t mask;
+	uint64_t cap;
 };
 
 /* Allocates room for max_live entries. Returns 0 or -ENOMEM. */

@@ -88,14 +88,26 @@ static void symbol_name(char *out, uint32_t i)
 	out[4] = '\0';
 }
 
-/* Picks a live order: mostly among the newest (short lives), sometimes any (long lives). */
+/*
+ * Picks a live order: mostly among the newest (short lives); otherwise the one farthest from the
+ * mid among a few sampled, as participants pull quotes the market has moved away from, so the
+ * book stays concentrated near the inside as real books are; the rest live all day.
+ */
 static uint32_t pick(struct gen *g, struct gsym *s)
 {
-	if (rnd(g) % 10 < 8) {
+	uint64_t r = rnd(g) % 10;
+
+	if (r < 7) {
 		uint32_t window = s->n < 32 ? s->n : 32;
 		return s->n - 1 - (uint32_t)(rnd(g) % window);
 	}
-	return (uint32_t)(rnd(g) % s->n);
+	uint32_t best = (uint32_t)(rnd(g) % s->n);
+	for (int k = 0; k < 3; k++) {
+		uint32_t c = (uint32_t)(rnd(g) % s->n);
+		if (llabs(s->live[c].price - s->mid) > llabs(s->live[best].price - s->mid))
+			best = c;
+	}
+	return best;
 }
 
 static void drop(struct gsym *s, uint32_t i)
