@@ -1,0 +1,306 @@
+/*
+ * tradsys-dataplane: loads the configuration, opens the driver, creates the stats region and
+ * starts one pinned worker per [worker.N]; the main thread then only waits for SIGINT or SIGTERM
+ * (blocked everywhere and taken with sigtimedwait, so no handler runs on a worker), stops and
+ * joins the workers and prints a summary. `--stats INSTANCE` prints a running instance's stats
+ * region as JSON. Every failure before the workers run is a message and exit status 1.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+#include "driver.h"
+#include "stats.h"
+#include "worker.h"
+
+#define PROG "tradsys-dataplane"
+
+/* Everything main owns, so one cleanup path can release whatever was reached. */
+struct app {
+	struct config *cfg;
+	struct worker_config wc;
+	struct shm_stats *stats;
+	struct driver *drv;
+	struct worker *workers;
+	struct worker_count counts[WORKER_MAX];
+	struct worker_dump *dumps[WORKER_MAX];
+	atomic_bool stop;
+	bool log_started;
+};
+
+static int usage(FILE *f, int rc)
+{
+	fprintf(f, "usage: " PROG " --config FILE    run the dataplane until SIGINT/SIGTERM\n"
+		   "       " PROG " --stats INSTANCE print a running instance's stats as JSON\n");
+	return rc;
+}
+
+static int print_stats(const char *instance)
+{
+	char err[512];
+	const struct shm_stats *s = shm_stats_attach(instance, err, sizeof(err));
+	int rc;
+
+	if (!s) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	rc = shm_stats_json(s, stdout);
+	shm_stats_detach(s);
+	return rc ? 1 : 0;
+}
+
+/* Formats set as a CPU list ("0-3,6") for messages. */
+static void cpulist(const cpu_set_t *set, char *out, size_t len)
+{
+	size_t at = 0;
+
+	out[0] = '\0';
+	for (int c = 0; c < CPU_SETSIZE && at < len; c++) {
+		int e = c;
+
+		if (!CPU_ISSET(c, set))
+			continue;
+		while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, set))
+			e++;
+		at += (size_t)snprintf(out + at, len - at, e > c ? "%s%d-%d" : "%s%d",
+				       at ? "," : "", c, e);
+		c = e;
+	}
+}
+
+/* A worker on a core this process may not run on fails here, named, not as a pinning error. */
+static int check_cores(const struct app *a, const char *path, char *err, size_t errlen)
+{
+	cpu_set_t set;
+	char list[128];
+
+	if (sched_getaffinity(0, sizeof(set), &set)) {
+		snprintf(err, errlen, "sched_getaffinity: %s", strerror(errno));
+		return -errno;
+	}
+	for (uint16_t i = 0; i < a->wc.nworkers; i++) {
+		const struct worker_cfg *w = &a->wc.workers[i];
+
+		if (w->core < CPU_SETSIZE && CPU_ISSET(w->core, &set))
+			continue;
+		cpulist(&set, list, sizeof(list));
+		snprintf(err, errlen,
+			 "%s: [worker.%u] core: cpu %d is not present or not allowed for this "
+			 "process (available: %s)",
+			 path, w->id, w->core, list);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int make_handler(struct app *a, uint16_t i, struct worker_handler *h, char *err,
+			size_t errlen)
+{
+	const struct worker_cfg *w = &a->wc.workers[i];
+
+	switch (w->handler) {
+	case WORKER_HANDLER_COUNT: worker_count_handler(&a->counts[i], h); return 0;
+	case WORKER_HANDLER_DUMP:
+		a->dumps[i] = worker_dump_open(w->dump_file, err, errlen);
+		if (!a->dumps[i])
+			return -EIO;
+		worker_dump_handler(a->dumps[i], h);
+		return 0;
+	case WORKER_HANDLER_FEED:
+	default:
+		snprintf(err, errlen,
+			 "[worker.%u] handler: 'feed' is not wired into " PROG " yet; use count or "
+			 "dump",
+			 w->id);
+		return -ENOTSUP;
+	}
+}
+
+/* Waits for SIGINT/SIGTERM; returns 0 on a signal, -1 when a worker ended on its own. */
+static int wait_for_stop(struct app *a, const sigset_t *sigs, char *err, size_t errlen)
+{
+	const struct timespec tick = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
+
+	for (;;) {
+		int sig = sigtimedwait(sigs, NULL, &tick);
+
+		if (sig > 0) {
+			fprintf(stderr, PROG ": %s, stopping\n", strsignal(sig));
+			return 0;
+		}
+		for (uint16_t i = 0; i < a->wc.nworkers; i++) {
+			struct worker *w = &a->workers[i];
+
+			if (!atomic_load(&w->done))
+				continue;
+			snprintf(err, errlen, "worker %u (core %d) could not run: %s", w->id,
+				 w->core, strerror(w->rc ? -w->rc : EINTR));
+			return -1;
+		}
+	}
+}
+
+static void print_summary(const struct app *a)
+{
+	struct driver_stats ds;
+
+	for (uint16_t i = 0; i < a->wc.nworkers; i++) {
+		const struct shm_stats_worker *s = &a->stats->workers[i];
+
+		printf("worker %u core %d queue %u packets %lu bytes %lu passes %lu busy_passes %lu "
+		       "busy_ratio %.6f timer_calls %lu",
+		       s->id, s->core, s->queue, (unsigned long)s->packets, (unsigned long)s->bytes,
+		       (unsigned long)s->passes, (unsigned long)s->busy_passes,
+		       s->passes ? (double)s->busy_passes / (double)s->passes : 0.0,
+		       (unsigned long)s->timer_calls);
+		for (int r = 0; r < DRIVER_DROP_REASONS; r++)
+			printf(" drop_%s %lu", driver_drop_name((enum driver_drop)r),
+			       (unsigned long)s->drops[r]);
+		printf("\n");
+	}
+	if (driver_stats(a->drv, &ds) == 0)
+		printf("driver %s rx_packets %lu rx_bytes %lu tx_packets %lu tx_full %lu rx_nobuf "
+		       "%lu\n",
+		       driver_kind_name(a->wc.driver.kind), (unsigned long)ds.rx_packets,
+		       (unsigned long)ds.rx_bytes, (unsigned long)ds.tx_packets,
+		       (unsigned long)ds.tx_full, (unsigned long)ds.rx_nobuf);
+	fflush(stdout);
+}
+
+/* Starts the workers, waits for a signal and stops them. Returns the exit status. */
+static int run_workers(struct app *a, const sigset_t *sigs, char *err, size_t errlen)
+{
+	uint16_t started = 0;
+	int rc = 0;
+
+	for (uint16_t i = 0; i < a->wc.nworkers && !rc; i++) {
+		struct worker_handler h;
+
+		rc = make_handler(a, i, &h, err, errlen);
+		if (!rc)
+			rc = worker_init(&a->workers[i], &a->wc.workers[i], a->drv, &h, NULL,
+					 &a->stats->workers[i], &a->stop);
+		if (rc && !err[0])
+			snprintf(err, errlen, "worker %u: setup failed: %s", a->wc.workers[i].id,
+				 strerror(-rc));
+		if (!rc) {
+			rc = worker_start(&a->workers[i]);
+			if (rc)
+				snprintf(err, errlen, "worker %u: pthread_create: %s",
+					 a->wc.workers[i].id, strerror(-rc));
+			else
+				started++;
+		}
+	}
+	if (!rc) {
+		a->stats->hdr.state = SHM_STATS_RUNNING;
+		fprintf(stderr, PROG ": instance %s running %u worker(s) on driver %s\n",
+			a->wc.instance, a->wc.nworkers, driver_kind_name(a->wc.driver.kind));
+		rc = wait_for_stop(a, sigs, err, errlen);
+	}
+	atomic_store(&a->stop, true);
+	for (uint16_t i = 0; i < started; i++) {
+		int wrc = worker_join(&a->workers[i]);
+		if (wrc && !rc) {
+			snprintf(err, errlen, "worker %u: %s", a->workers[i].id, strerror(-wrc));
+			rc = wrc;
+		}
+	}
+	a->stats->hdr.state = rc ? SHM_STATS_FAILED : SHM_STATS_STOPPED;
+	if (started)
+		print_summary(a);
+	for (uint16_t i = 0; i < a->wc.nworkers; i++) {
+		int drc = worker_dump_close(a->dumps[i]);
+		a->dumps[i] = NULL;
+		if (drc && !rc) {
+			snprintf(err, errlen, "dump file %s: %s", a->wc.workers[i].dump_file,
+				 strerror(-drc));
+			rc = drc;
+		}
+	}
+	return rc ? 1 : 0;
+}
+
+static int run(const char *path)
+{
+	struct app *a = calloc(1, sizeof(*a));
+	char err[512] = "";
+	sigset_t sigs;
+	int status = 1;
+
+	if (!a) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
+	a->cfg = config_load(path, err, sizeof(err));
+	if (!a->cfg)
+		goto out;
+	if (worker_config_parse(a->cfg, path, &a->wc, err, sizeof(err)) ||
+	    check_cores(a, path, err, sizeof(err)))
+		goto out;
+	/* Blocked before any thread exists, so every worker inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (log_start(&(struct log_opts){ .sink = LOG_SINK_STDERR,
+					  .level = a->wc.log_level,
+					  .rate_per_sec = 10000,
+					  .drain_interval_us = 1000 }) == 0)
+		a->log_started = true;
+	if (clock_calibrate(100)) {
+		snprintf(err, sizeof(err), "TSC calibration failed: the TSC does not advance");
+		goto out;
+	}
+	a->stats = shm_stats_create(a->wc.instance, a->wc.nworkers, err, sizeof(err));
+	if (!a->stats)
+		goto out;
+	snprintf(a->stats->hdr.driver, sizeof(a->stats->hdr.driver), "%s",
+		 driver_kind_name(a->wc.driver.kind));
+	a->stats->hdr.ndrops = DRIVER_DROP_REASONS;
+	for (int r = 0; r < DRIVER_DROP_REASONS; r++)
+		snprintf(a->stats->hdr.drop_names[r], SHM_STATS_DROP_NAME_LEN, "%s",
+			 driver_drop_name((enum driver_drop)r));
+	a->drv = driver_open(&a->wc.driver, err, sizeof(err));
+	if (!a->drv)
+		goto out;
+	a->workers = aligned_alloc(64, sizeof(struct worker) * WORKER_MAX);
+	if (!a->workers) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	memset(a->workers, 0, sizeof(struct worker) * WORKER_MAX);
+	status = run_workers(a, &sigs, err, sizeof(err));
+out:
+	if (status)
+		fprintf(stderr, PROG ": %s\n", err[0] ? err : "failed");
+	for (uint16_t i = 0; i < WORKER_MAX; i++)
+		worker_dump_close(a->dumps[i]);
+	free(a->workers);
+	driver_close(a->drv);
+	if (a->stats && a->stats->hdr.state != SHM_STATS_STOPPED)
+		a->stats->hdr.state = SHM_STATS_FAILED;
+	shm_stats_destroy(a->stats);
+	if (a->log_started)
+		log_stop();
+	config_free(a->cfg);
+	free(a);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--config") == 0)
+		return run(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--stats") == 0)
+		return print_stats(argv[2]);
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return usage(stdout, 0);
+	return usage(stderr, 2);
+}

@@ -1,0 +1,258 @@
+/*
+ * The dataplane's configuration file, turned into a driver configuration and one worker_cfg per
+ * [worker.N]. Every value is checked here, before anything is opened, so a mistake is reported
+ * as file:line and key instead of surfacing later as a driver or thread error. Unknown keys are
+ * rejected: a misspelt key silently ignored is a setting the operator believes is in force.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker.h"
+
+static const char *const appliance_keys[] = { "instance", "log_level", NULL };
+static const char *const driver_keys[] = { "kind", "interface", "dpdk_args", "queues", "ring_size",
+					   "bufs", "buf_size",	"zero_copy", NULL };
+static const char *const feed_keys[] = { "group", "port", NULL };
+static const char *const worker_keys[] = { "core",	  "queue",   "idle",	  "command_poll",
+					   "tx_flush_us", "handler", "dump_file", NULL };
+static const char *const level_names[] = { "err", "warn", "notice", "info", "debug" };
+static const char *const idle_names[] = { "spin", "backoff" };
+static const char *const handler_names[] = { "count", "dump", "feed" };
+
+#define NAMES(a) (a), (sizeof(a) / sizeof((a)[0]))
+
+static int cfg_fail(struct config *c, char *err, size_t errlen, int rc)
+{
+	snprintf(err, errlen, "%s", config_error(c));
+	return rc;
+}
+
+static int parse_appliance(struct config *c, const char *name, struct worker_config *out, char *err,
+			   size_t errlen)
+{
+	int level = 3; /* info */
+	char shm[64];
+
+	out->instance = "default";
+	if (config_str(c, "appliance", "instance", &out->instance) ||
+	    config_enum(c, "appliance", "log_level", NAMES(level_names), &level))
+		return cfg_fail(c, err, errlen, -EINVAL);
+	if (shm_stats_name(out->instance, shm, sizeof(shm))) {
+		snprintf(err, errlen,
+			 "%s: [appliance] instance: '%s' must be 1 to %d letters, digits, '-', '_' "
+			 "or '.'",
+			 name, out->instance, SHM_STATS_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	out->log_level = (enum log_level)(LOG_LEVEL_ERR + level);
+	return 0;
+}
+
+static int parse_driver(struct config *c, const char *name, struct worker_config *out, char *err,
+			size_t errlen)
+{
+	struct driver_cfg *d = &out->driver;
+	const char *kind;
+	uint64_t queues, ring, bufs, bsize;
+	enum driver_kind k;
+
+	if (config_require(c, "driver", "kind"))
+		return cfg_fail(c, err, errlen, -ENOENT);
+	kind = config_get(c, "driver", "kind");
+	if (driver_kind_parse(kind, &k)) {
+		snprintf(err, errlen, "%s: [driver] kind: '%s' is not one of: dpdk, xdp, uring",
+			 name, kind);
+		return -EINVAL;
+	}
+	driver_cfg_default(d, k);
+	queues = d->queues;
+	ring = d->ring_size;
+	bufs = d->bufs;
+	bsize = d->buf_size;
+	if (config_str(c, "driver", "interface", &d->ifname) ||
+	    config_str(c, "driver", "dpdk_args", &d->dpdk_args) ||
+	    config_u64(c, "driver", "queues", 1, DRIVER_MAX_QUEUES, &queues) ||
+	    config_u64(c, "driver", "ring_size", 64, 32768, &ring) ||
+	    config_u64(c, "driver", "bufs", 64, 1u << 20, &bufs) ||
+	    config_size(c, "driver", "buf_size", 256, 65535, &bsize) ||
+	    config_bool(c, "driver", "zero_copy", &d->zero_copy))
+		return cfg_fail(c, err, errlen, -EINVAL);
+	if (ring & (ring - 1)) {
+		snprintf(err, errlen, "%s: [driver] ring_size: %lu is not a power of two", name,
+			 (unsigned long)ring);
+		return -EINVAL;
+	}
+	if (k != DRIVER_DPDK && (!d->ifname || !d->ifname[0])) {
+		snprintf(err, errlen, "%s: [driver] interface: required for kind %s", name, kind);
+		return -ENOENT;
+	}
+	if (k == DRIVER_DPDK && !d->dpdk_args) {
+		snprintf(err, errlen, "%s: [driver] dpdk_args: required for kind dpdk", name);
+		return -ENOENT;
+	}
+	d->queues = (uint16_t)queues;
+	d->ring_size = (uint16_t)ring;
+	d->bufs = (uint32_t)bufs;
+	d->buf_size = (uint16_t)bsize;
+	return 0;
+}
+
+static int parse_feeds(struct config *c, const char *name, struct worker_config *out, char *err,
+		       size_t errlen)
+{
+	const char *secs[DRIVER_MAX_FLOWS];
+	size_t n = config_sections(c, "feed", secs, DRIVER_MAX_FLOWS);
+	struct driver_cfg *d = &out->driver;
+
+	if (n == 0) {
+		snprintf(err, errlen, "%s: no [feed.<name>] section: configure at least one flow",
+			 name);
+		return -ENOENT;
+	}
+	if (n > DRIVER_MAX_FLOWS) {
+		snprintf(err, errlen, "%s: %zu [feed.*] sections, at most %d", name, n,
+			 DRIVER_MAX_FLOWS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *group = NULL;
+		uint64_t port = 0;
+		struct in_addr a = { 0 };
+
+		if (strncmp(secs[i], "feed.", 5) != 0 || secs[i][5] == '\0') {
+			snprintf(err, errlen, "%s: [%s]: name feed sections [feed.<name>]", name,
+				 secs[i]);
+			return -EINVAL;
+		}
+		if (config_require(c, secs[i], "port"))
+			return cfg_fail(c, err, errlen, -ENOENT);
+		if (config_u64(c, secs[i], "port", 1, 65535, &port) ||
+		    config_str(c, secs[i], "group", &group))
+			return cfg_fail(c, err, errlen, -EINVAL);
+		if (group && inet_pton(AF_INET, group, &a) != 1) {
+			snprintf(err, errlen, "%s: [%s] group: '%s' is not an IPv4 address", name,
+				 secs[i], group);
+			return -EINVAL;
+		}
+		d->flows[i].group = a.s_addr;
+		d->flows[i].port = (uint16_t)port;
+		out->feed_names[i] = secs[i] + 5;
+	}
+	d->nflows = (uint16_t)n;
+	return 0;
+}
+
+/* The N of "worker.N": a decimal below 10000 with no sign or leading junk. */
+static int worker_id(const char *sec, unsigned int *id)
+{
+	const char *p = sec + strlen("worker");
+	unsigned int v = 0;
+
+	if (*p != '.' || !p[1])
+		return -EINVAL;
+	for (p++; *p; p++) {
+		if (*p < '0' || *p > '9' || v >= 1000)
+			return -EINVAL;
+		v = v * 10 + (unsigned int)(*p - '0');
+	}
+	*id = v;
+	return 0;
+}
+
+static int parse_worker(struct config *c, const char *name, const char *sec, uint16_t index,
+			struct worker_config *out, char *err, size_t errlen)
+{
+	struct worker_cfg *w = &out->workers[index];
+	int64_t core = -1;
+	uint64_t queue = index, poll = 1024, flush = 50;
+	int idle = WORKER_IDLE_SPIN, handler = WORKER_HANDLER_COUNT;
+
+	if (worker_id(sec, &w->id)) {
+		snprintf(err, errlen, "%s: [%s]: name worker sections [worker.N], N a number", name,
+			 sec);
+		return -EINVAL;
+	}
+	if (config_require(c, sec, "core"))
+		return cfg_fail(c, err, errlen, -ENOENT);
+	if (config_i64(c, sec, "core", 0, 4095, &core) ||
+	    config_u64(c, sec, "queue", 0, DRIVER_MAX_QUEUES - 1, &queue) ||
+	    config_enum(c, sec, "idle", NAMES(idle_names), &idle) ||
+	    config_u64(c, sec, "command_poll", 1, 1u << 24, &poll) ||
+	    config_u64(c, sec, "tx_flush_us", 1, 10000000, &flush) ||
+	    config_enum(c, sec, "handler", NAMES(handler_names), &handler) ||
+	    config_str(c, sec, "dump_file", &w->dump_file))
+		return cfg_fail(c, err, errlen, -EINVAL);
+	w->core = (int)core;
+	w->queue = (uint16_t)queue;
+	w->idle = (enum worker_idle)idle;
+	w->command_poll = (uint32_t)poll;
+	w->tx_flush_us = (uint32_t)flush;
+	w->handler = (enum worker_handler_kind)handler;
+	if (w->handler == WORKER_HANDLER_DUMP && (!w->dump_file || !w->dump_file[0])) {
+		snprintf(err, errlen, "%s: [%s] dump_file: required with handler = dump", name,
+			 sec);
+		return -ENOENT;
+	}
+	if (w->queue >= out->driver.queues) {
+		snprintf(err, errlen, "%s: [%s] queue: %u, but [driver] queues = %u", name, sec,
+			 w->queue, out->driver.queues);
+		return -EINVAL;
+	}
+	for (uint16_t j = 0; j < index; j++) {
+		const struct worker_cfg *o = &out->workers[j];
+		const char *what = o->id == w->id	  ? "id"
+				   : o->queue == w->queue ? "queue"
+				   : o->core == w->core	  ? "core"
+							  : NULL;
+		if (what) {
+			snprintf(err, errlen,
+				 "%s: [%s]: same %s as [worker.%u]; each worker needs its "
+				 "own core and queue",
+				 name, sec, what, o->id);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int worker_config_parse(struct config *c, const char *name, struct worker_config *out, char *err,
+			size_t errlen)
+{
+	const char *secs[WORKER_MAX];
+	size_t n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (config_check_keys(c, "appliance", appliance_keys) ||
+	    config_check_keys(c, "driver", driver_keys) ||
+	    config_check_keys(c, "feed", feed_keys) || config_check_keys(c, "worker", worker_keys))
+		return cfg_fail(c, err, errlen, -EINVAL);
+	rc = parse_appliance(c, name, out, err, errlen);
+	if (!rc)
+		rc = parse_driver(c, name, out, err, errlen);
+	if (!rc)
+		rc = parse_feeds(c, name, out, err, errlen);
+	if (rc)
+		return rc;
+	n = config_sections(c, "worker", secs, WORKER_MAX);
+	if (n == 0) {
+		snprintf(err, errlen, "%s: no [worker.N] section: configure at least one worker",
+			 name);
+		return -ENOENT;
+	}
+	if (n > WORKER_MAX) {
+		snprintf(err, errlen, "%s: %zu [worker.N] sections, at most %d", name, n,
+			 WORKER_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rc = parse_worker(c, name, secs[i], (uint16_t)i, out, err, errlen);
+		if (rc)
+			return rc;
+	}
+	out->nworkers = (uint16_t)n;
+	return 0;
+}

@@ -1,0 +1,197 @@
+/*
+ * Description: the stats region ABI. A region created under an instance name is seen by a reader
+ * with the same header and counters; attach refuses a bad magic, another ABI version and sizes
+ * that do not add up, each with its own error and message; instance names are validated; a live
+ * owner blocks a second create while a dead owner's region is replaced and zeroed; destroy removes
+ * the shm object; the JSON output carries the counters.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "stats.h"
+
+static char inst[32];
+
+static void setup(void)
+{
+	snprintf(inst, sizeof(inst), "test-%d", (int)getpid());
+}
+
+TestSuite(stats, .init = setup);
+
+Test(stats, name_maps_instance_to_shm_object_and_rejects_bad_names)
+{
+	char name[64];
+	char longname[40];
+
+	cr_assert_eq(shm_stats_name("demo", name, sizeof(name)), 0);
+	cr_assert_str_eq(name, "/tradsys-demo-stats");
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	cr_assert_eq(shm_stats_name("", name, sizeof(name)), -EINVAL);
+	cr_assert_eq(shm_stats_name("a/b", name, sizeof(name)), -EINVAL);
+	cr_assert_eq(shm_stats_name("a b", name, sizeof(name)), -EINVAL);
+	cr_assert_eq(shm_stats_name(longname, name, sizeof(name)), -EINVAL);
+}
+
+Test(stats, reader_sees_header_and_counters_the_creator_wrote)
+{
+	char err[256] = "";
+	struct shm_stats *w = shm_stats_create(inst, 2, err, sizeof(err));
+	const struct shm_stats *r;
+
+	cr_assert_not_null(w, "%s", err);
+	w->workers[1].packets = 12345;
+	w->workers[1].drops[2] = 9;
+	r = shm_stats_attach(inst, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	cr_assert_eq(r->hdr.magic, SHM_STATS_MAGIC);
+	cr_assert_eq(r->hdr.abi_version, SHM_STATS_ABI_VERSION);
+	cr_assert_eq(r->hdr.nworkers, 2);
+	cr_assert_eq(r->hdr.size, shm_stats_bytes(2));
+	cr_assert_eq(r->hdr.pid, getpid());
+	cr_assert_str_eq(r->hdr.instance, inst);
+	cr_assert_eq(r->workers[1].id, 1);
+	cr_assert_eq(r->workers[1].packets, 12345);
+	cr_assert_eq(r->workers[1].drops[2], 9);
+	cr_assert_eq(r->workers[0].packets, 0);
+	cr_assert_eq(r->workers[0].state, SHM_STATS_STARTING);
+	shm_stats_detach(r);
+	shm_stats_destroy(w);
+}
+
+Test(stats, worker_blocks_start_on_their_own_cache_lines)
+{
+	cr_assert_eq(sizeof(struct shm_stats_worker) % 64, 0);
+	cr_assert_eq(offsetof(struct shm_stats, workers) % 64, 0);
+	cr_assert_eq(offsetof(struct shm_stats_worker, burst_cycles) % 64, 0);
+}
+
+Test(stats, destroy_removes_the_shm_object)
+{
+	char err[256] = "";
+	struct shm_stats *w = shm_stats_create(inst, 1, err, sizeof(err));
+
+	cr_assert_not_null(w, "%s", err);
+	shm_stats_destroy(w);
+	cr_assert_null(shm_stats_attach(inst, err, sizeof(err)));
+	cr_assert(strstr(err, "no dataplane instance") != NULL, "%s", err);
+	cr_assert(strstr(err, "No such file") != NULL, "%s", err);
+}
+
+Test(stats, attach_rejects_a_bad_magic)
+{
+	char err[256] = "";
+	struct shm_stats *w = shm_stats_create(inst, 1, err, sizeof(err));
+
+	cr_assert_not_null(w, "%s", err);
+	w->hdr.magic = 0x12345678;
+	cr_assert_null(shm_stats_attach(inst, err, sizeof(err)));
+	cr_assert(strstr(err, "not a tradsys stats region (magic 0x12345678") != NULL, "%s", err);
+	cr_assert_eq(shm_stats_check(w, w->hdr.size, err, sizeof(err)), -EPROTO);
+	shm_stats_destroy(w);
+}
+
+Test(stats, attach_rejects_another_abi_version)
+{
+	char err[256] = "";
+	struct shm_stats *w = shm_stats_create(inst, 1, err, sizeof(err));
+
+	cr_assert_not_null(w, "%s", err);
+	w->hdr.abi_version = 99;
+	cr_assert_null(shm_stats_attach(inst, err, sizeof(err)));
+	cr_assert(strstr(err, "ABI version 99, this reader understands version 1") != NULL, "%s",
+		  err);
+	cr_assert_eq(shm_stats_check(w, w->hdr.size, err, sizeof(err)), -EPROTONOSUPPORT);
+	shm_stats_destroy(w);
+}
+
+Test(stats, check_rejects_sizes_that_do_not_add_up)
+{
+	char err[256] = "";
+	struct shm_stats *s = aligned_alloc(64, shm_stats_bytes(2));
+
+	memset(s, 0, shm_stats_bytes(2));
+	s->hdr.magic = SHM_STATS_MAGIC;
+	s->hdr.abi_version = SHM_STATS_ABI_VERSION;
+	s->hdr.nworkers = 2;
+	s->hdr.size = shm_stats_bytes(2);
+	cr_assert_eq(shm_stats_check(s, shm_stats_bytes(2), err, sizeof(err)), 0);
+	cr_assert_eq(shm_stats_check(s, shm_stats_bytes(1), err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "do not add up") != NULL, "%s", err);
+	s->hdr.nworkers = 3;
+	cr_assert_eq(shm_stats_check(s, shm_stats_bytes(2), err, sizeof(err)), -EINVAL);
+	s->hdr.nworkers = 2;
+	s->hdr.ndrops = SHM_STATS_MAX_DROPS + 1;
+	cr_assert_eq(shm_stats_check(s, shm_stats_bytes(2), err, sizeof(err)), -EINVAL);
+	cr_assert_eq(shm_stats_check(s, 16, err, sizeof(err)), -EINVAL);
+	free(s);
+}
+
+Test(stats, create_refuses_an_instance_a_live_process_owns)
+{
+	char err[256] = "";
+	struct shm_stats *w = shm_stats_create(inst, 1, err, sizeof(err));
+
+	cr_assert_not_null(w, "%s", err);
+	w->hdr.pid = (int32_t)getppid(); /* alive: it is running this test */
+	cr_assert_null(shm_stats_create(inst, 1, err, sizeof(err)));
+	cr_assert(strstr(err, "is already running") != NULL, "%s", err);
+	w->hdr.pid = (int32_t)getpid();
+	shm_stats_destroy(w);
+}
+
+Test(stats, create_replaces_a_dead_owners_region_with_a_zeroed_one)
+{
+	char err[256] = "";
+	struct shm_stats *w = shm_stats_create(inst, 1, err, sizeof(err));
+	struct shm_stats *w2;
+	pid_t child = fork();
+
+	cr_assert_not_null(w, "%s", err);
+	if (child == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(child, NULL, 0), child);
+	w->hdr.pid = (int32_t)child; /* reaped: no such process any more */
+	w->workers[0].packets = 77;
+	w2 = shm_stats_create(inst, 1, err, sizeof(err));
+	cr_assert_not_null(w2, "%s", err);
+	cr_assert_eq(w2->workers[0].packets, 0);
+	cr_assert_eq(w2->hdr.pid, getpid());
+	munmap(w, shm_stats_bytes(1));
+	shm_stats_destroy(w2);
+}
+
+Test(stats, json_carries_header_and_worker_counters)
+{
+	char err[256] = "";
+	struct shm_stats *w = shm_stats_create(inst, 1, err, sizeof(err));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(w, "%s", err);
+	w->hdr.ndrops = 2;
+	strcpy(w->hdr.drop_names[0], "not_udp");
+	strcpy(w->hdr.drop_names[1], "malformed");
+	w->workers[0].packets = 5;
+	w->workers[0].bytes = 30;
+	w->workers[0].passes = 10;
+	w->workers[0].busy_passes = 5;
+	w->workers[0].drops[1] = 3;
+	cr_assert_eq(shm_stats_json(w, f), 0);
+	fclose(f);
+	cr_assert(strstr(buf, "\"instance\":\"test-") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "\"packets\":5,\"bytes\":30,\"passes\":10,\"busy_passes\":5,"
+			      "\"busy_ratio\":0.5,") != NULL,
+		  "%s", buf);
+	cr_assert(strstr(buf, "\"drops\":{\"not_udp\":0,\"malformed\":3}") != NULL, "%s", buf);
+	cr_assert_eq(buf[len - 1], '\n');
+	free(buf);
+	shm_stats_destroy(w);
+}

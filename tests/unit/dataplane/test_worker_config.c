@@ -1,0 +1,148 @@
+/*
+ * Description: the dataplane configuration loader. A full file fills the driver configuration,
+ * the flows and the workers with their values and defaults; unknown keys, bad values, missing
+ * required keys, shared cores or queues, a queue beyond the driver's and bad section names are
+ * each refused with a message naming the file (and line, where known), section and key.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "worker.h"
+
+static struct worker_config wc;
+static char err[512];
+static struct config *cur; /* wc's strings point into it: freed by the next parse or fini */
+
+static void fini(void)
+{
+	config_free(cur);
+	cur = NULL;
+}
+
+TestSuite(worker_config, .fini = fini);
+
+/* Parses text as t.conf; returns the loader's result, with err set. */
+static int parse(const char *text)
+{
+	config_free(cur);
+	err[0] = '\0';
+	cur = config_parse(text, strlen(text), "t.conf", err, sizeof(err));
+	cr_assert_not_null(cur, "%s", err);
+	return worker_config_parse(cur, "t.conf", &wc, err, sizeof(err));
+}
+
+#define BASE                                                                           \
+	"[driver]\nkind = uring\ninterface = lo\nqueues = 2\n[feed.a]\nport = 26400\n" \
+	"group = 239.1.1.1\n[feed.b]\nport = 26401\n"
+
+Test(worker_config, full_file_fills_driver_flows_and_workers)
+{
+	cr_assert_eq(parse("[appliance]\ninstance = demo\nlog_level = debug\n" BASE
+			   "[worker.0]\ncore = 1\nidle = backoff\ncommand_poll = 64\n"
+			   "tx_flush_us = 20\nhandler = dump\ndump_file = /tmp/x\n"
+			   "[worker.1]\ncore = 0\nqueue = 1\n"),
+		     0, "%s", err);
+	cr_assert_str_eq(wc.instance, "demo");
+	cr_assert_eq(wc.log_level, LOG_LEVEL_DEBUG);
+	cr_assert_eq(wc.driver.kind, DRIVER_URING);
+	cr_assert_str_eq(wc.driver.ifname, "lo");
+	cr_assert_eq(wc.driver.queues, 2);
+	cr_assert_eq(wc.driver.ring_size, 1024);
+	cr_assert_eq(wc.driver.nflows, 2);
+	cr_assert_eq(wc.driver.flows[0].port, 26400);
+	cr_assert_eq(wc.driver.flows[0].group, inet_addr("239.1.1.1"));
+	cr_assert_eq(wc.driver.flows[1].port, 26401);
+	cr_assert_eq(wc.driver.flows[1].group, 0);
+	cr_assert_str_eq(wc.feed_names[1], "b");
+	cr_assert_eq(wc.nworkers, 2);
+	cr_assert_eq(wc.workers[0].core, 1);
+	cr_assert_eq(wc.workers[0].queue, 0);
+	cr_assert_eq(wc.workers[0].idle, WORKER_IDLE_BACKOFF);
+	cr_assert_eq(wc.workers[0].command_poll, 64);
+	cr_assert_eq(wc.workers[0].tx_flush_us, 20);
+	cr_assert_eq(wc.workers[0].handler, WORKER_HANDLER_DUMP);
+	cr_assert_str_eq(wc.workers[0].dump_file, "/tmp/x");
+	cr_assert_eq(wc.workers[1].id, 1);
+	cr_assert_eq(wc.workers[1].queue, 1);
+	cr_assert_eq(wc.workers[1].idle, WORKER_IDLE_SPIN);
+	cr_assert_eq(wc.workers[1].command_poll, 1024);
+	cr_assert_eq(wc.workers[1].tx_flush_us, 50);
+	cr_assert_eq(wc.workers[1].handler, WORKER_HANDLER_COUNT);
+}
+
+Test(worker_config, defaults_apply_when_appliance_section_is_absent)
+{
+	cr_assert_eq(parse(BASE "[worker.0]\ncore = 0\n"), 0, "%s", err);
+	cr_assert_str_eq(wc.instance, "default");
+	cr_assert_eq(wc.log_level, LOG_LEVEL_INFO);
+}
+
+Test(worker_config, unknown_key_is_named_with_file_and_line)
+{
+	cr_assert_eq(parse(BASE "[worker.0]\ncore = 0\ncroe = 1\n"), -EINVAL);
+	cr_assert_str_eq(err, "t.conf:12: [worker.0] croe: unknown key");
+}
+
+Test(worker_config, bad_value_is_named_with_file_and_line)
+{
+	cr_assert_eq(parse(BASE "[worker.0]\ncore = x\n"), -EINVAL);
+	cr_assert_str_eq(err, "t.conf:11: [worker.0] core: 'x' is not an integer");
+}
+
+Test(worker_config, unknown_driver_kind_is_refused)
+{
+	cr_assert_eq(parse("[driver]\nkind = pcap\n[feed.a]\nport=1\n[worker.0]\ncore=0\n"),
+		     -EINVAL);
+	cr_assert_str_eq(err, "t.conf: [driver] kind: 'pcap' is not one of: dpdk, xdp, uring");
+}
+
+Test(worker_config, missing_sections_and_keys_are_refused)
+{
+	cr_assert_eq(parse("[feed.a]\nport=1\n[worker.0]\ncore=0\n"), -ENOENT);
+	cr_assert_str_eq(err, "t.conf: [driver] kind: required but missing");
+	cr_assert_eq(parse(BASE), -ENOENT);
+	cr_assert(strstr(err, "no [worker.N] section") != NULL, "%s", err);
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[worker.0]\ncore=0\n"), -ENOENT);
+	cr_assert(strstr(err, "no [feed.<name>] section") != NULL, "%s", err);
+	cr_assert_eq(parse(BASE "[worker.0]\nqueue = 0\n"), -ENOENT);
+	cr_assert_str_eq(err, "t.conf: [worker.0] core: required but missing");
+	cr_assert_eq(parse(BASE "[worker.0]\ncore = 0\nhandler = dump\n"), -ENOENT);
+	cr_assert(strstr(err, "dump_file: required") != NULL, "%s", err);
+	cr_assert_eq(parse("[driver]\nkind=xdp\n[feed.a]\nport=1\n[worker.0]\ncore=0\n"), -ENOENT);
+	cr_assert(strstr(err, "[driver] interface: required for kind xdp") != NULL, "%s", err);
+}
+
+Test(worker_config, workers_sharing_a_core_or_queue_are_refused)
+{
+	cr_assert_eq(parse(BASE "[worker.0]\ncore = 0\n[worker.1]\ncore = 0\nqueue = 1\n"),
+		     -EINVAL);
+	cr_assert(strstr(err, "[worker.1]: same core as [worker.0]") != NULL, "%s", err);
+	cr_assert_eq(parse(BASE "[worker.0]\ncore = 0\n[worker.1]\ncore = 1\nqueue = 0\n"),
+		     -EINVAL);
+	cr_assert(strstr(err, "[worker.1]: same queue as [worker.0]") != NULL, "%s", err);
+}
+
+Test(worker_config, queue_beyond_driver_queues_is_refused)
+{
+	cr_assert_eq(parse(BASE "[worker.0]\ncore = 0\nqueue = 2\n"), -EINVAL);
+	cr_assert_str_eq(err, "t.conf: [worker.0] queue: 2, but [driver] queues = 2");
+}
+
+Test(worker_config, bad_section_names_group_and_ring_size_are_refused)
+{
+	cr_assert_eq(parse(BASE "[worker.x]\ncore = 0\n"), -EINVAL);
+	cr_assert(strstr(err, "[worker.x]: name worker sections") != NULL, "%s", err);
+	cr_assert_eq(parse(BASE "[worker]\ncore = 0\n"), -EINVAL);
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\ngroup=1.2.3\n"
+			   "[worker.0]\ncore=0\n"),
+		     -EINVAL);
+	cr_assert(strstr(err, "group: '1.2.3' is not an IPv4 address") != NULL, "%s", err);
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\nring_size=1000\n[feed.a]\nport=1\n"
+			   "[worker.0]\ncore=0\n"),
+		     -EINVAL);
+	cr_assert(strstr(err, "ring_size: 1000 is not a power of two") != NULL, "%s", err);
+	cr_assert_eq(parse("[appliance]\ninstance = a/b\n" BASE "[worker.0]\ncore=0\n"), -EINVAL);
+	cr_assert(strstr(err, "[appliance] instance: 'a/b'") != NULL, "%s", err);
+}
