@@ -5,6 +5,7 @@
 #include "driver.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,4 +128,14 @@ void driver_stats_sum_queues(const struct driver *d, struct driver_stats *out)
 		for (int r = 0; r < DRIVER_DROP_REASONS; r++)
 			out->drops[r] += s->drops[r];
 	}
+}
+
+int driver_fail(struct driver *d, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->err, sizeof(d->err), fmt, ap);
+	va_end(ap);
+	return rc;
 }

@@ -158,6 +158,11 @@ int driver_stats(struct driver *d, struct driver_stats *out);
 /* Label of a drop reason ("not_udp", ...) for metrics. */
 const char *driver_drop_name(enum driver_drop reason);
 
+/* For backends: writes a printf-style message into d->err and returns rc (a -errno), so an
+ * open() failure reads `return driver_fail(d, -ENODEV, "interface %s not found", name);`. */
+int driver_fail(struct driver *d, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* For backends: adds every queue's d->qstats into out (the stats op then adds the device's). */
 void driver_stats_sum_queues(const struct driver *d, struct driver_stats *out);
 

@@ -87,19 +87,6 @@ static struct uring_queue *queue_of(struct driver *d, uint16_t queue)
 	return &((struct uring_priv *)d->priv)->q[queue];
 }
 
-static int fail(struct driver *d, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct driver *d, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d->err, sizeof(d->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 static uint32_t pow2_at_least(uint32_t v)
 {
 	uint32_t p = 1;
@@ -142,14 +129,14 @@ static int ring_create(struct driver *d, struct io_uring *r, uint32_t sq, uint32
 			break;
 	}
 	if (rc == -EPERM)
-		return fail(d, rc,
-			    "io_uring_queue_init: %s (io_uring disabled? sysctl "
-			    "kernel.io_uring_disabled)",
-			    strerror(-rc));
+		return driver_fail(d, rc,
+				   "io_uring_queue_init: %s (io_uring disabled? sysctl "
+				   "kernel.io_uring_disabled)",
+				   strerror(-rc));
 	if (rc == -ENOMEM)
-		return fail(d, rc, "io_uring_queue_init: %s (RLIMIT_MEMLOCK too low?)",
-			    strerror(-rc));
-	return fail(d, rc, "io_uring_queue_init: %s", strerror(-rc));
+		return driver_fail(d, rc, "io_uring_queue_init: %s (RLIMIT_MEMLOCK too low?)",
+				   strerror(-rc));
+	return driver_fail(d, rc, "io_uring_queue_init: %s", strerror(-rc));
 }
 
 /* liburing 2.3 declares io_uring_enable_rings() but does not export it. */
@@ -172,22 +159,23 @@ static int flow_socket(struct driver *d, struct uring_flow *uf, const struct dri
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return fail(d, -errno, "socket: %s", strerror(errno));
+		return driver_fail(d, -errno, "socket: %s", strerror(errno));
 	uf->fd = fd;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
-		return fail(d, -errno, "port %u: SO_REUSEADDR: %s", f->port, strerror(errno));
+		return driver_fail(d, -errno, "port %u: SO_REUSEADDR: %s", f->port,
+				   strerror(errno));
 	/* FORCE passes net.core.rmem_max when we have CAP_NET_ADMIN; otherwise take what we get. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (cfg->ifname && cfg->ifname[0] &&
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, cfg->ifname,
 		       (socklen_t)strlen(cfg->ifname) + 1))
-		return fail(d, -errno, "port %u: SO_BINDTODEVICE %s: %s", f->port, cfg->ifname,
-			    strerror(errno));
+		return driver_fail(d, -errno, "port %u: SO_BINDTODEVICE %s: %s", f->port,
+				   cfg->ifname, strerror(errno));
 	/* Bound to the group, the socket sees only that group's datagrams on the port. */
 	sa.sin_addr.s_addr = f->group;
 	if (bind(fd, (const struct sockaddr *)&sa, sizeof(sa)))
-		return fail(d, -errno, "port %u: %s", f->port, strerror(errno));
+		return driver_fail(d, -errno, "port %u: %s", f->port, strerror(errno));
 	if (mc) {
 		struct ip_mreqn mr = {
 			.imr_multiaddr.s_addr = f->group,
@@ -198,10 +186,10 @@ static int flow_socket(struct driver *d, struct uring_flow *uf, const struct dri
 
 		inet_ntop(AF_INET, &f->group, grp, sizeof(grp));
 		if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)))
-			return fail(d, -errno, "join %s port %u on %s: %s", grp, f->port,
-				    cfg->ifname && cfg->ifname[0] ? cfg->ifname
-								  : "default interface",
-				    strerror(errno));
+			return driver_fail(d, -errno, "join %s port %u on %s: %s", grp, f->port,
+					   cfg->ifname && cfg->ifname[0] ? cfg->ifname
+									 : "default interface",
+					   strerror(errno));
 		/* Only the groups this socket joined, not every group joined on the host. */
 		(void)setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof(zero));
 	}
@@ -223,19 +211,19 @@ static int tx_socket(struct driver *d, struct uring_queue *qu, int ifindex)
 
 	qu->tx_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (qu->tx_fd < 0)
-		return fail(d, -errno, "tx socket: %s", strerror(errno));
+		return driver_fail(d, -errno, "tx socket: %s", strerror(errno));
 	/* Every queue sends from the same source port. */
 	if (setsockopt(qu->tx_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
-		return fail(d, -errno, "tx port %u: SO_REUSEADDR: %s", cfg->tx_src_port,
-			    strerror(errno));
+		return driver_fail(d, -errno, "tx port %u: SO_REUSEADDR: %s", cfg->tx_src_port,
+				   strerror(errno));
 	if (bind(qu->tx_fd, (const struct sockaddr *)&sa, sizeof(sa)))
-		return fail(d, -errno, "tx port %u: %s", cfg->tx_src_port, strerror(errno));
+		return driver_fail(d, -errno, "tx port %u: %s", cfg->tx_src_port, strerror(errno));
 	if (ifindex || cfg->local_ip) {
 		struct ip_mreqn mr = { .imr_address.s_addr = cfg->local_ip,
 				       .imr_ifindex = ifindex };
 
 		if (setsockopt(qu->tx_fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)))
-			return fail(d, -errno, "tx IP_MULTICAST_IF: %s", strerror(errno));
+			return driver_fail(d, -errno, "tx IP_MULTICAST_IF: %s", strerror(errno));
 	}
 	return 0;
 }
@@ -279,15 +267,16 @@ static int rx_open(struct driver *d, struct uring_queue *qu, uint16_t queue, int
 		      0);
 	if (qu->br == MAP_FAILED) {
 		qu->br = NULL;
-		return fail(d, -ENOMEM, "buffer ring of %u entries: out of memory", qu->nbufs);
+		return driver_fail(d, -ENOMEM, "buffer ring of %u entries: out of memory",
+				   qu->nbufs);
 	}
 	qu->bufs_bytes = (size_t)qu->nbufs * qu->buf_size;
 	qu->bufs = mmap(NULL, qu->bufs_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			-1, 0);
 	if (qu->bufs == MAP_FAILED) {
 		qu->bufs = NULL;
-		return fail(d, -ENOMEM, "%u buffers of %u bytes: out of memory", qu->nbufs,
-			    qu->buf_size);
+		return driver_fail(d, -ENOMEM, "%u buffers of %u bytes: out of memory", qu->nbufs,
+				   qu->buf_size);
 	}
 	io_uring_buf_ring_init(qu->br);
 	memset(&reg, 0, sizeof(reg));
@@ -296,8 +285,8 @@ static int rx_open(struct driver *d, struct uring_queue *qu, uint16_t queue, int
 	reg.bgid = URING_BGID;
 	rc = io_uring_register_buf_ring(&qu->rx, &reg, 0);
 	if (rc)
-		return fail(d, rc, "io_uring_register_buf_ring (%u buffers): %s", qu->nbufs,
-			    strerror(-rc));
+		return driver_fail(d, rc, "io_uring_register_buf_ring (%u buffers): %s", qu->nbufs,
+				   strerror(-rc));
 	for (uint32_t b = 0; b < qu->nbufs; b++)
 		io_uring_buf_ring_add(qu->br, qu->bufs + (size_t)b * qu->buf_size, qu->buf_size,
 				      (uint16_t)b, qu->mask, (int)b);
@@ -323,8 +312,8 @@ static int tx_open(struct driver *d, struct uring_queue *qu, int ifindex)
 	qu->slots = calloc(qu->ntx, sizeof(*qu->slots));
 	qu->txbufs = malloc((size_t)qu->ntx * cfg->buf_size);
 	if (!qu->free || !qu->slots || !qu->txbufs)
-		return fail(d, -ENOMEM, "%u tx slots of %u bytes: out of memory", qu->ntx,
-			    cfg->buf_size);
+		return driver_fail(d, -ENOMEM, "%u tx slots of %u bytes: out of memory", qu->ntx,
+				   cfg->buf_size);
 	for (uint32_t s = 0; s < qu->ntx; s++) {
 		struct uring_txslot *t = &qu->slots[s];
 
@@ -408,24 +397,24 @@ static int uring_open(struct driver *d)
 	if (cfg->ifname && cfg->ifname[0]) {
 		ifindex = (int)if_nametoindex(cfg->ifname);
 		if (!ifindex)
-			return fail(d, -ENODEV, "interface %s not found", cfg->ifname);
+			return driver_fail(d, -ENODEV, "interface %s not found", cfg->ifname);
 	}
 	if (cfg->bufs == 0 || cfg->bufs > URING_MAX_BUFS || (cfg->bufs & (cfg->bufs - 1)))
-		return fail(d, -EINVAL, "bufs: %u is not a power of two in [1, %d]", cfg->bufs,
-			    URING_MAX_BUFS);
+		return driver_fail(d, -EINVAL, "bufs: %u is not a power of two in [1, %d]",
+				   cfg->bufs, URING_MAX_BUFS);
 	if (cfg->buf_size < 2 * URING_HDR)
-		return fail(d, -EINVAL, "buf_size: %u is below %zu bytes", cfg->buf_size,
-			    2 * URING_HDR);
+		return driver_fail(d, -EINVAL, "buf_size: %u is below %zu bytes", cfg->buf_size,
+				   2 * URING_HDR);
 	if (cfg->ring_size == 0)
-		return fail(d, -EINVAL, "ring_size: 0");
+		return driver_fail(d, -EINVAL, "ring_size: 0");
 
 	pv = calloc(1, sizeof(*pv));
 	if (!pv)
-		return fail(d, -ENOMEM, "out of memory");
+		return driver_fail(d, -ENOMEM, "out of memory");
 	pv->q = aligned_alloc(64, sizeof(*pv->q) * cfg->queues);
 	if (!pv->q) {
 		free(pv);
-		return fail(d, -ENOMEM, "out of memory");
+		return driver_fail(d, -ENOMEM, "out of memory");
 	}
 	memset(pv->q, 0, sizeof(*pv->q) * cfg->queues);
 	for (uint16_t q = 0; q < cfg->queues; q++) {

@@ -119,19 +119,6 @@ static int libbpf_capture(enum libbpf_print_level level, const char *fmt, va_lis
 	return 0;
 }
 
-static int fail(struct driver *d, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct driver *d, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d->err, sizeof(d->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 static bool is_pow2(uint32_t v)
 {
 	return v && !(v & (v - 1));
@@ -165,11 +152,12 @@ static int check_memlock(struct driver *d, uint64_t umem_bytes)
 	if (has_cap_ipc_lock() || getrlimit(RLIMIT_MEMLOCK, &rl) != 0 ||
 	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= umem_bytes)
 		return 0;
-	return fail(d, -ENOBUFS,
-		    "RLIMIT_MEMLOCK %llu KiB too low for %llu KiB of UMEM (%u queues x %u x %u B): "
-		    "raise it or grant CAP_IPC_LOCK",
-		    (unsigned long long)rl.rlim_cur >> 10, (unsigned long long)umem_bytes >> 10,
-		    d->cfg.queues, d->cfg.bufs, d->cfg.buf_size);
+	return driver_fail(
+		d, -ENOBUFS,
+		"RLIMIT_MEMLOCK %llu KiB too low for %llu KiB of UMEM (%u queues x %u x %u B): "
+		"raise it or grant CAP_IPC_LOCK",
+		(unsigned long long)rl.rlim_cur >> 10, (unsigned long long)umem_bytes >> 10,
+		d->cfg.queues, d->cfg.bufs, d->cfg.buf_size);
 }
 
 static int check_cfg(struct driver *d)
@@ -178,15 +166,16 @@ static int check_cfg(struct driver *d)
 	long page = sysconf(_SC_PAGESIZE);
 
 	if (!c->ifname || !c->ifname[0])
-		return fail(d, -EINVAL, "ifname: no interface configured");
+		return driver_fail(d, -EINVAL, "ifname: no interface configured");
 	if (!is_pow2(c->ring_size) || c->ring_size < 64)
-		return fail(d, -EINVAL, "ring_size: %u is not a power of two >= 64", c->ring_size);
+		return driver_fail(d, -EINVAL, "ring_size: %u is not a power of two >= 64",
+				   c->ring_size);
 	/* Aligned UMEM mode: frames are powers of two from 2 KiB up to a page. */
 	if (!is_pow2(c->buf_size) || c->buf_size < 2048 || c->buf_size > page)
-		return fail(d, -EINVAL, "buf_size: %u is not a power of two in [2048, %ld]",
-			    c->buf_size, page);
+		return driver_fail(d, -EINVAL, "buf_size: %u is not a power of two in [2048, %ld]",
+				   c->buf_size, page);
 	if (c->bufs < 2 * 64 || c->bufs > (1u << 20))
-		return fail(d, -EINVAL, "bufs: %u is outside [128, 1048576]", c->bufs);
+		return driver_fail(d, -EINVAL, "bufs: %u is outside [128, 1048576]", c->bufs);
 	return 0;
 }
 
@@ -209,7 +198,8 @@ static int detach_leftover(struct driver *d, int ifindex)
 	int rc = bpf_xdp_query(ifindex, 0, &qo);
 
 	if (rc)
-		return fail(d, rc, "query XDP programs on %s: %s", d->cfg.ifname, strerror(-rc));
+		return driver_fail(d, rc, "query XDP programs on %s: %s", d->cfg.ifname,
+				   strerror(-rc));
 	if (!qo.prog_id)
 		return 0;
 	ids[0] = qo.drv_prog_id;
@@ -220,13 +210,14 @@ static int detach_leftover(struct driver *d, int ifindex)
 			continue;
 		rc = bpf_xdp_detach(ifindex, cur[m].flag, NULL);
 		if (rc == -EBUSY)
-			return fail(d, rc,
-				    "%s already has XDP program id %u attached (%s mode) through a "
-				    "bpf_link held by a running process",
-				    d->cfg.ifname, ids[m], cur[m].mode);
+			return driver_fail(
+				d, rc,
+				"%s already has XDP program id %u attached (%s mode) through a "
+				"bpf_link held by a running process",
+				d->cfg.ifname, ids[m], cur[m].mode);
 		if (rc)
-			return fail(d, rc, "detach leftover XDP program id %u from %s: %s", ids[m],
-				    d->cfg.ifname, strerror(-rc));
+			return driver_fail(d, rc, "detach leftover XDP program id %u from %s: %s",
+					   ids[m], d->cfg.ifname, strerror(-rc));
 		LOG_WARN("xdp: detached a leftover XDP program id %u (%s mode) from ifindex %d",
 			 ids[m], cur[m].mode, ifindex);
 	}
@@ -248,8 +239,9 @@ static int attach(struct driver *d, struct xdp_priv *x)
 		lo.flags = XDP_FLAGS_SKB_MODE;
 		fd = bpf_link_create(prog, x->ifindex, BPF_XDP, &lo);
 		if (fd < 0)
-			return fail(d, fd, "attach XDP program to %s: native: %s, generic: %s",
-				    d->cfg.ifname, strerror(-native), strerror(-fd));
+			return driver_fail(d, fd,
+					   "attach XDP program to %s: native: %s, generic: %s",
+					   d->cfg.ifname, strerror(-native), strerror(-fd));
 		LOG_INFO("xdp: native mode refused (errno %d), filter attached in generic mode to "
 			 "ifindex %d",
 			 -native, x->ifindex);
@@ -268,7 +260,8 @@ static int load_filter(struct driver *d, struct xdp_priv *x)
 	x->skel = feed_filter__open();
 	if (!x->skel) {
 		rc = -errno;
-		fail(d, rc, "open BPF skeleton: %s", libbpf_last[0] ? libbpf_last : strerror(-rc));
+		driver_fail(d, rc, "open BPF skeleton: %s",
+			    libbpf_last[0] ? libbpf_last : strerror(-rc));
 		goto out;
 	}
 	for (uint16_t f = 0; f < d->cfg.nflows; f++) {
@@ -278,9 +271,11 @@ static int load_filter(struct driver *d, struct xdp_priv *x)
 	x->skel->rodata->nflows = d->cfg.nflows;
 	rc = feed_filter__load(x->skel);
 	if (rc && verifier_last[0])
-		fail(d, rc, "load XDP program: verifier: %s (%s)", verifier_last, strerror(-rc));
+		driver_fail(d, rc, "load XDP program: verifier: %s (%s)", verifier_last,
+			    strerror(-rc));
 	else if (rc)
-		fail(d, rc, "load XDP program: %s", libbpf_last[0] ? libbpf_last : strerror(-rc));
+		driver_fail(d, rc, "load XDP program: %s",
+			    libbpf_last[0] ? libbpf_last : strerror(-rc));
 out:
 	libbpf_set_print(old);
 	return rc;
@@ -293,10 +288,11 @@ static int iface_addrs(struct driver *d, struct xdp_priv *x)
 	int rc = 0;
 
 	if (fd < 0)
-		return fail(d, -errno, "socket: %s", strerror(errno));
+		return driver_fail(d, -errno, "socket: %s", strerror(errno));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->cfg.ifname);
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
-		rc = fail(d, -errno, "read MAC address of %s: %s", d->cfg.ifname, strerror(errno));
+		rc = driver_fail(d, -errno, "read MAC address of %s: %s", d->cfg.ifname,
+				 strerror(errno));
 		goto out;
 	}
 	memcpy(x->src_mac, ifr.ifr_hwaddr.sa_data, 6);
@@ -331,15 +327,15 @@ static int join_groups(struct driver *d, struct xdp_priv *x)
 		if (x->mcast_fd < 0) {
 			x->mcast_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 			if (x->mcast_fd < 0)
-				return fail(d, -errno, "socket: %s", strerror(errno));
+				return driver_fail(d, -errno, "socket: %s", strerror(errno));
 		}
 		mr.imr_multiaddr.s_addr = g;
 		if (setsockopt(x->mcast_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) != 0) {
 			char a[INET_ADDRSTRLEN];
 
 			inet_ntop(AF_INET, &g, a, sizeof(a));
-			return fail(d, -errno, "join group %s on %s: %s", a, d->cfg.ifname,
-				    strerror(errno));
+			return driver_fail(d, -errno, "join group %s on %s: %s", a, d->cfg.ifname,
+					   strerror(errno));
 		}
 	}
 	return 0;
@@ -387,11 +383,11 @@ static int queue_open(struct driver *d, struct xdp_priv *x, uint16_t qi)
 	q->area_len = (size_t)c->bufs * c->buf_size;
 	q->area = umem_alloc(&q->area_len);
 	if (!q->area)
-		return fail(d, -ENOMEM, "queue %u: cannot map %zu KiB of UMEM", qi,
-			    (size_t)c->bufs * c->buf_size >> 10);
+		return driver_fail(d, -ENOMEM, "queue %u: cannot map %zu KiB of UMEM", qi,
+				   (size_t)c->bufs * c->buf_size >> 10);
 	q->tx_free = malloc(sizeof(*q->tx_free) * tx_frames);
 	if (!q->tx_free)
-		return fail(d, -ENOMEM, "queue %u: out of memory", qi);
+		return driver_fail(d, -ENOMEM, "queue %u: out of memory", qi);
 	/* A socket closed just before (ours, or a dead process's) releases its queue from a
 	 * kernel work item; until then bind says EBUSY, so wait for it a little. */
 	for (int tries = 0;; tries++) {
@@ -399,8 +395,8 @@ static int queue_open(struct driver *d, struct xdp_priv *x, uint16_t qi)
 				      &q->comp, &uc);
 		if (rc) {
 			q->umem = NULL;
-			return fail(d, rc, "queue %u: register UMEM of %u x %u B: %s", qi, c->bufs,
-				    c->buf_size, strerror(-rc));
+			return driver_fail(d, rc, "queue %u: register UMEM of %u x %u B: %s", qi,
+					   c->bufs, c->buf_size, strerror(-rc));
 		}
 		rc = xsk_socket__create(&q->xsk, c->ifname, qi, q->umem, &q->rx, &q->tx, &sc);
 		if (!rc)
@@ -413,27 +409,29 @@ static int queue_open(struct driver *d, struct xdp_priv *x, uint16_t qi)
 		usleep(10000);
 	}
 	if (rc == -EBUSY)
-		return fail(d, rc, "queue %u of %s is held by another AF_XDP socket", qi,
-			    c->ifname);
+		return driver_fail(d, rc, "queue %u of %s is held by another AF_XDP socket", qi,
+				   c->ifname);
 	if (rc && c->zero_copy && (rc == -EOPNOTSUPP || rc == -EPROTONOSUPPORT || rc == -EINVAL))
-		return fail(d, rc,
-			    "queue %u: %s cannot do zero-copy AF_XDP (%s): set zero_copy off to "
-			    "use copy mode",
-			    qi, c->ifname, strerror(-rc));
+		return driver_fail(
+			d, rc,
+			"queue %u: %s cannot do zero-copy AF_XDP (%s): set zero_copy off to "
+			"use copy mode",
+			qi, c->ifname, strerror(-rc));
 	if (rc)
-		return fail(d, rc, "queue %u: create AF_XDP socket on %s: %s", qi, c->ifname,
-			    strerror(-rc));
+		return driver_fail(d, rc, "queue %u: create AF_XDP socket on %s: %s", qi, c->ifname,
+				   strerror(-rc));
 	q->fd = xsk_socket__fd(q->xsk);
 	if (getsockopt(q->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0)
 		LOG_INFO("xdp: queue %u bound in %s mode", qi,
 			 (opts.flags & XDP_OPTIONS_ZEROCOPY) ? "zero-copy" : "copy");
 	rc = xsk_socket__update_xskmap(q->xsk, bpf_map__fd(x->skel->maps.xsks));
 	if (rc)
-		return fail(d, rc, "queue %u: add socket to the XSKMAP: %s", qi, strerror(-rc));
+		return driver_fail(d, rc, "queue %u: add socket to the XSKMAP: %s", qi,
+				   strerror(-rc));
 
 	if (xsk_ring_prod__reserve(&q->fill, rx_frames, &idx) != rx_frames)
-		return fail(d, -ENOSPC, "queue %u: fill ring smaller than %u frames", qi,
-			    rx_frames);
+		return driver_fail(d, -ENOSPC, "queue %u: fill ring smaller than %u frames", qi,
+				   rx_frames);
 	for (uint32_t i = 0; i < rx_frames; i++)
 		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = (uint64_t)i * c->buf_size;
 	xsk_ring_prod__submit(&q->fill, rx_frames);
@@ -481,7 +479,7 @@ static int xdp_open(struct driver *d)
 		return rc;
 	x = calloc(1, sizeof(*x));
 	if (!x)
-		return fail(d, -ENOMEM, "out of memory");
+		return driver_fail(d, -ENOMEM, "out of memory");
 	x->link_fd = -1;
 	x->mcast_fd = -1;
 	x->frame_mask = ~(uint64_t)(d->cfg.buf_size - 1);
@@ -489,7 +487,7 @@ static int xdp_open(struct driver *d)
 
 	x->ifindex = (int)if_nametoindex(d->cfg.ifname);
 	if (!x->ifindex) {
-		rc = fail(d, -ENODEV, "interface %s not found", d->cfg.ifname);
+		rc = driver_fail(d, -ENODEV, "interface %s not found", d->cfg.ifname);
 		goto err;
 	}
 	rc = check_memlock(d, (uint64_t)d->cfg.queues * d->cfg.bufs * d->cfg.buf_size);
