@@ -22,6 +22,7 @@
 
 #include "dpdk.h"
 #include "driver.h"
+#include "../test_netns.h"
 #include "net.h"
 
 #define PORT 5000
@@ -486,57 +487,21 @@ Test(dpdk_errors, too_many_queues_for_the_device_are_named, .timeout = 60)
 
 /* --- net_af_packet and net_af_xdp over a veth pair in a namespace -------------------------- */
 
-static char ns_name[32], veth_a[IFNAMSIZ], veth_b[IFNAMSIZ];
-static uint32_t ip_a, ip_b; /* network order */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
+static struct test_netns net;
 
 static void netns_teardown(void)
 {
-	if (!ns_name[0])
-		return;
-	sh("ip link del %s >/dev/null 2>&1", veth_a);
-	sh("ip netns del %s >/dev/null 2>&1", ns_name);
+	test_netns_down(&net);
 }
 
 static void netns_setup(void)
 {
-	int pid = getpid();
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-
 	if (geteuid() != 0)
 		cr_skip_test("needs root to create a network namespace and a veth pair");
-	snprintf(ns_name, sizeof(ns_name), "tsd%d", pid);
-	snprintf(veth_a, sizeof(veth_a), "tsd%da", pid);
-	snprintf(veth_b, sizeof(veth_b), "tsd%db", pid);
-	/* A /30 of its own per pid, in 10.160.0.0/11, so parallel runs do not share a subnet. */
-	uint32_t base = 10u << 24 | (uint32_t)(160 + ((pid >> 14) & 31)) << 16 |
-			(uint32_t)((pid >> 6) & 255) << 8 | (uint32_t)((pid & 63) << 2);
-	ip_a = htonl(base | 1);
-	ip_b = htonl(base | 2);
-	inet_ntop(AF_INET, &ip_a, a, sizeof(a));
-	inet_ntop(AF_INET, &ip_b, b, sizeof(b));
-	if (sh("ip netns add %s", ns_name) != 0) {
-		ns_name[0] = 0;
+	int rc = test_netns_up(&net, "tsd", 160);
+	if (rc == -1)
 		cr_skip_test("cannot create a network namespace here (ip netns add failed)");
-	}
-	cr_assert_eq(sh("ip link add %s type veth peer name %s", veth_a, veth_b), 0);
-	cr_assert_eq(sh("ip link set %s netns %s", veth_b, ns_name), 0);
-	cr_assert_eq(sh("ip addr add %s/30 dev %s && ip link set %s up", a, veth_a, veth_a), 0);
-	cr_assert_eq(sh("ip -n %s addr add %s/30 dev %s && ip -n %s link set %s up", ns_name, b,
-			veth_b, ns_name, veth_b),
-		     0);
+	cr_assert_eq(rc, 0, "cannot set up veth %s in namespace %s", net.host_if, net.ns);
 }
 
 /* Waits (bounded) until the host end of the veth is up: a veth drops what is sent earlier. */
@@ -545,7 +510,7 @@ static void wait_veth_up(void)
 	char path[64], oper[16] = "";
 	uint64_t deadline = now_ns() + 10000000000ull;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", veth_a);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", net.host_if);
 	while (strcmp(oper, "up\n") != 0 && now_ns() < deadline) {
 		FILE *f = fopen(path, "r");
 		cr_assert_not_null(f);
@@ -560,15 +525,12 @@ static void wait_veth_up(void)
 /* In a child moved into the namespace: payloads first..first+count to the group, out of b. */
 static void send_from_netns(uint32_t count)
 {
-	char path[64];
-	struct in_addr ifaddr = { .s_addr = ip_b };
+	struct in_addr ifaddr = { .s_addr = net.ns_ip };
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	uint8_t buf[400];
-	int nsfd, fd;
+	int fd;
 
-	snprintf(path, sizeof(path), "/var/run/netns/%s", ns_name);
-	nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0)
+	if (test_netns_enter(&net) != 0)
 		_exit(2);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifaddr, sizeof(ifaddr)))
@@ -601,7 +563,7 @@ static void veth_receive(struct driver *d, uint32_t count)
 		uint16_t k = driver_rx_burst(d, 0, pk, 32);
 		for (uint16_t i = 0; i < k; i++) {
 			check_payload(&pk[i], got + i);
-			cr_assert_eq(pk[i].src_ip, ip_b);
+			cr_assert_eq(pk[i].src_ip, net.ns_ip);
 			cr_assert_eq(pk[i].dst_ip, ip4(GROUP));
 			cr_assert_eq(pk[i].flow, 0);
 		}
@@ -620,10 +582,10 @@ Test(dpdk_veth, af_packet_receives_multicast_sent_from_the_namespace_in_order, .
 	char args[256];
 	struct driver_cfg cfg;
 
-	snprintf(args, sizeof(args), EAL_NOHUGE " --vdev=net_af_packet0,iface=%s", veth_a);
+	snprintf(args, sizeof(args), EAL_NOHUGE " --vdev=net_af_packet0,iface=%s", net.host_if);
 	cfg_init(&cfg, args);
-	cfg.ifname = veth_a;
-	cfg.local_ip = ip_a;
+	cfg.ifname = net.host_if;
+	cfg.local_ip = net.host_ip;
 	struct driver *d = open_or_die(&cfg);
 	veth_receive(d, 200);
 	driver_close(d);
@@ -636,10 +598,10 @@ Test(dpdk_veth, af_xdp_receives_multicast_sent_from_the_namespace_in_order, .ini
 	struct driver_cfg cfg;
 
 	snprintf(args, sizeof(args), EAL_NOHUGE " --vdev=net_af_xdp0,iface=%s,start_queue=0",
-		 veth_a);
+		 net.host_if);
 	cfg_init(&cfg, args);
-	cfg.ifname = veth_a;
-	cfg.local_ip = ip_a;
+	cfg.ifname = net.host_if;
+	cfg.local_ip = net.host_ip;
 	/* With 1024 mbufs the PMD cannot fill its fill ring at set-up (dpdk.h). */
 	cfg.bufs = 4096;
 	struct driver *d = driver_open(&cfg, err, sizeof(err));

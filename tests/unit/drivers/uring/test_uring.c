@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "../test_netns.h"
 
 #define LOOPBACK htonl(INADDR_LOOPBACK)
 
@@ -501,73 +502,32 @@ Test(uring, bufs_not_a_power_of_two_is_rejected)
 }
 
 /* Multicast over a veth pair: the host side receives, the namespace side sends. */
-static char ns_name[32], veth_a[IFNAMSIZ], veth_b[IFNAMSIZ];
-static uint32_t ip_a, ip_b; /* network order */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
+static struct test_netns net;
 
 static void netns_teardown(void)
 {
-	if (!ns_name[0])
-		return;
-	/* Deleting the namespace takes veth_b with it, and with it veth_a. */
-	sh("ip link del %s >/dev/null 2>&1", veth_a);
-	sh("ip netns del %s >/dev/null 2>&1", ns_name);
+	test_netns_down(&net);
 }
 
 static void netns_setup(void)
 {
-	int pid = getpid();
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-
 	if (geteuid() != 0)
 		cr_skip_test("needs root to create a network namespace and a veth pair");
-	snprintf(ns_name, sizeof(ns_name), "tsu%d", pid);
-	snprintf(veth_a, sizeof(veth_a), "tsu%da", pid);
-	snprintf(veth_b, sizeof(veth_b), "tsu%db", pid);
-	/* A /30 of its own per pid, so parallel runs do not share a subnet. */
-	uint32_t base = 10u << 24 | (uint32_t)(100 + ((pid >> 16) & 63)) << 16 |
-			(uint32_t)((pid >> 8) & 255) << 8 | (uint32_t)((pid & 63) << 2);
-	ip_a = htonl(base | 1);
-	ip_b = htonl(base | 2);
-	inet_ntop(AF_INET, &ip_a, a, sizeof(a));
-	inet_ntop(AF_INET, &ip_b, b, sizeof(b));
-	if (sh("ip netns add %s", ns_name) != 0) {
-		ns_name[0] = 0;
+	int rc = test_netns_up(&net, "tsu", 100);
+	if (rc == -1)
 		cr_skip_test("cannot create a network namespace here (ip netns add failed)");
-	}
-	cr_assert_eq(sh("ip link add %s type veth peer name %s", veth_a, veth_b), 0);
-	cr_assert_eq(sh("ip link set %s netns %s", veth_b, ns_name), 0);
-	cr_assert_eq(sh("ip addr add %s/30 dev %s && ip link set %s up", a, veth_a, veth_a), 0);
-	cr_assert_eq(sh("ip -n %s addr add %s/30 dev %s && ip -n %s link set %s up && "
-			"ip -n %s link set lo up",
-			ns_name, b, veth_b, ns_name, veth_b, ns_name),
-		     0);
+	cr_assert_eq(rc, 0, "cannot set up veth %s in namespace %s", net.host_if, net.ns);
 }
 
-/* In a child moved into the namespace: count datagrams to group:port out of veth_b. */
+/* In a child moved into the namespace: count datagrams to group:port out of net.ns_if. */
 static void send_from_netns(uint32_t group, uint16_t port, uint32_t count)
 {
-	char path[64];
-	struct in_addr ifaddr = { .s_addr = ip_b };
+	struct in_addr ifaddr = { .s_addr = net.ns_ip };
 	uint8_t buf[256];
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int nsfd, fd;
+	int fd;
 
-	snprintf(path, sizeof(path), "/var/run/netns/%s", ns_name);
-	nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0)
+	if (test_netns_enter(&net) != 0)
 		_exit(2);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifaddr, sizeof(ifaddr)))
@@ -590,8 +550,8 @@ Test(uring, multicast_group_joined_on_a_veth_is_received, .init = netns_setup,
 
 	inet_pton(AF_INET, "239.77.1.9", &group);
 	cfg_init(&cfg);
-	cfg.ifname = veth_a;
-	cfg.local_ip = ip_a;
+	cfg.ifname = net.host_if;
+	cfg.local_ip = net.host_ip;
 	cfg.nflows = 1;
 	cfg.flows[0].group = group;
 	cfg.flows[0].port = free_port();
@@ -601,7 +561,7 @@ Test(uring, multicast_group_joined_on_a_veth_is_received, .init = netns_setup,
 	/* A veth drops what is sent before both ends are up. */
 	uint64_t deadline = now_ns() + 20000000000ull;
 	char path[64];
-	snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", veth_a);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", net.host_if);
 	while (strcmp(oper, "up\n") != 0 && now_ns() < deadline) {
 		FILE *f = fopen(path, "r");
 		cr_assert_not_null(f);
@@ -627,7 +587,7 @@ Test(uring, multicast_group_joined_on_a_veth_is_received, .init = netns_setup,
 		uint16_t n = driver_rx_burst(d, 0, pk, 16);
 		for (uint16_t k = 0; k < n; k++) {
 			check_payload(&pk[k], got + k, (uint16_t)(4 + (got + k) % 200));
-			cr_assert_eq(pk[k].src_ip, ip_b);
+			cr_assert_eq(pk[k].src_ip, net.ns_ip);
 			cr_assert_eq(pk[k].dst_ip, group);
 			cr_assert_eq(pk[k].flow, 0);
 		}
