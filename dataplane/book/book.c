@@ -151,8 +151,9 @@ static void fill_out(const struct border *o, int64_t qty, struct book_fill *out)
 	}
 }
 
-int book_add(struct book_set *bs, uint32_t instrument, uint64_t ref, enum book_side side,
-	     int64_t price, int64_t qty)
+/* Places a new order (shared by add and replace); counts refusals, not successes. */
+static int place(struct book_set *bs, uint32_t instrument, uint64_t ref, enum book_side side,
+		 int64_t price, int64_t qty)
 {
 	if (instrument >= bs->cfg.max_instruments || (side != BOOK_BID && side != BOOK_ASK) ||
 	    price <= 0 || qty <= 0 || ref == 0) {
@@ -181,8 +182,16 @@ int book_add(struct book_set *bs, uint32_t instrument, uint64_t ref, enum book_s
 	bs->free_head = next_free;
 	refmap_put(&bs->refs, ref, idx);
 	bs->live++;
-	bs->stats.adds++;
 	return 0;
+}
+
+int book_add(struct book_set *bs, uint32_t instrument, uint64_t ref, enum book_side side,
+	     int64_t price, int64_t qty)
+{
+	int r = place(bs, instrument, ref, side, price, qty);
+	if (r == 0)
+		bs->stats.adds++;
+	return r;
 }
 
 /* Takes qty off an order (execution or partial cancel). */
@@ -281,8 +290,7 @@ int book_replace(struct book_set *bs, uint64_t old_ref, uint64_t new_ref, int64_
 	 * as the book cannot hold it. */
 	unlink_order(bs, idx);
 	free_order(bs, idx);
-	int r = book_add(bs, instr, new_ref, side, price, qty);
-	bs->stats.adds -= r == 0;
+	int r = place(bs, instr, new_ref, side, price, qty);
 	if (r != 0)
 		return r;
 	bs->stats.replaces++;
