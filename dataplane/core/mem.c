@@ -1,6 +1,7 @@
 /*
- * Huge-page backed allocation. Sizes are rounded up to the page size used, and the mapping
- * records nothing: the caller passes the size back to core_mem_free(), as with munmap.
+ * Huge-page backed allocation. Sizes of 2 MiB and more are rounded up to 2 MiB whether hugetlb
+ * pages or ordinary (THP-advised) pages back them, smaller ones to 4 KiB; the mapping records
+ * nothing: the caller passes the size back to core_mem_free(), as with munmap.
  */
 #include "mem.h"
 
@@ -28,7 +29,9 @@ void *core_mem_alloc(size_t size)
 		if (p != MAP_FAILED)
 			return p;
 	}
-	size_t len = round_up(size, 4096);
+	/* At 2 MiB and up the length is a multiple of 2 MiB either way, so core_mem_free() can
+	 * unmap with one length whichever kind of page backed it. */
+	size_t len = round_up(size, size >= HUGE_2M ? HUGE_2M : 4096);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		errno = ENOMEM;
@@ -48,8 +51,5 @@ void core_mem_free(void *p, size_t size)
 		return;
 	if (size == 0)
 		size = 1;
-	/* Try the huge-page length first; munmap of a hugetlb mapping needs it aligned. */
-	if (size >= HUGE_2M && munmap(p, round_up(size, HUGE_2M)) == 0)
-		return;
-	munmap(p, round_up(size, 4096));
+	munmap(p, round_up(size, size >= HUGE_2M ? HUGE_2M : 4096));
 }

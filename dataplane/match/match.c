@@ -1,9 +1,11 @@
 /*
- * The matching engine. Per instrument and side, price levels sit in a sorted array with the best
- * level at the end, because nearly all activity is at or near the top: inserting or removing
- * there moves few entries. Each level is a FIFO of orders linked by pool index. Order ids map to
- * pool slots through the core refmap (open addressing, backward-shift deletion). No allocation after
- * match_create().
+ * The matching engine. Per instrument and side, the price levels near the touch sit in a ladder:
+ * a ring of slots indexed by price with a bitmap of the non-empty ones, so finding a level by
+ * price is one load and finding the next best level is a bit scan. The ladder covers a window of
+ * W prices that starts a little better than the best price; the rare levels worse than the window
+ * sit in a sorted array, and the window follows the touch. Each order records its level, so a
+ * cancel or replace never searches. Each level is a FIFO of orders linked by pool index; order ids
+ * map to pool slots through the core refmap. No allocation after match_create().
  */
 #include "match.h"
 
@@ -11,46 +13,71 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "refmap.h"
 
 #define NIL UINT32_MAX
+/* Ladder width bounds: at most one summary word over 64 bitmap words. */
+#define LADDER_MIN 64u
+#define LADDER_MAX 4096u
 
+/* A resting order (40 bytes). Its price, side and instrument are those of its level. */
 struct mord {
 	uint64_t id;
 	uint64_t user;
-	int64_t price;
 	int64_t qty;
 	uint32_t prev, next; /* FIFO within the level; next doubles as the free-list link */
-	uint32_t instr;
+	uint32_t lvl;
 	uint32_t firm;
-	uint8_t side; /* 0 buy, 1 sell */
 };
 
+/* A price level (32 bytes); an empty level is freed at once. */
 struct mlevel {
 	int64_t price;
 	int64_t qty;
-	uint32_t head, tail;
-	uint32_t count;
+	uint32_t head, tail; /* tail doubles as the free-list link */
+	uint32_t sx; /* instrument * 2 + side (0 buy, 1 sell): its struct mside */
+	uint32_t pad;
 };
 
+/*
+ * One side of one instrument. Prices are compared as ranks, lower is better: -price for bids,
+ * price for asks. Every level has a rank of at least lo; those below lo + W are in the ladder at
+ * position rank & (W - 1), the others in far. So whenever the side has a level, its best one is
+ * in the ladder.
+ */
 struct mside {
-	struct mlevel *lv; /* ascending toward the best: bids by price, asks by minus price */
-	uint32_t n;
+	int64_t lo; /* rank of the ladder's first price */
+	uint32_t best; /* best level, NIL when the side is empty */
+	uint32_t n; /* levels on this side, at most cfg.max_levels */
+	uint32_t nfar; /* of which beyond the ladder */
+	uint64_t summary; /* bit w set when bits[w] is not 0 */
+	uint32_t *slot; /* W entries: the level at each ladder position, or NIL */
+	uint64_t *bits; /* W bits: the non-empty ladder positions */
+	uint32_t *far; /* levels beyond the ladder by rank descending, so the best is last */
 };
 
 struct match_engine {
-	struct match_cfg cfg;
 	match_event_fn on_event;
 	void *ctx;
 	struct mord *ord;
-	uint32_t free_head;
-	uint32_t live;
+	struct mlevel *lv;
 	struct mside *sides; /* instrument * 2 + side */
-	struct mlevel *levels;
+	uint32_t free_ord;
+	uint32_t free_lvl;
+	uint32_t live;
+	uint32_t wmask; /* ladder width W - 1 */
+	int64_t margin; /* the ladder starts this many prices better than the best when it moves */
 	struct refmap ids; /* order id -> pool index */
 	uint64_t next_id;
 	uint64_t next_match;
+	struct match_cfg cfg;
 	struct match_stats stats;
+	/* Allocations, for match_destroy(). */
+	uint32_t *slots;
+	uint64_t *bits;
+	uint32_t *fars;
+	size_t ord_sz, lv_sz, sides_sz, slots_sz, bits_sz, fars_sz;
 };
 
 static const char *const reason_names[MATCH_R_REASONS] = {
@@ -74,67 +101,236 @@ const char *match_reason_name(enum match_reason r)
 	return (unsigned)r < MATCH_R_REASONS ? reason_names[r] : "unknown";
 }
 
-/* ---- levels ---- */
+/* ---- the ladder ---- */
 
-static inline struct mside *side_of(struct match_engine *e, uint32_t instr, int side)
+static inline int64_t rank_of(uint32_t sx, int64_t price)
 {
-	return &e->sides[instr * 2 + (uint32_t)side];
+	return sx & 1 ? price : -price;
 }
 
-/* True if price a is better than b for side (higher bid, lower ask). */
-static inline bool better(int side, int64_t a, int64_t b)
+static inline int64_t level_rank(const struct mlevel *l)
 {
-	return side == 0 ? a > b : a < b;
+	return rank_of(l->sx, l->price);
 }
 
-/* Binary search: levels ascend toward the best, so "better" orders the array. */
-static struct mlevel *level_find(struct mside *s, int side, int64_t price)
+static inline int64_t ladder_width(const struct match_engine *e)
 {
-	uint32_t lo = 0, hi = s->n;
+	return (int64_t)e->wmask + 1;
+}
+
+static inline uint32_t ladder_pos(const struct match_engine *e, int64_t rank)
+{
+	return (uint32_t)((uint64_t)rank & e->wmask);
+}
+
+static inline void ladder_set(struct mside *s, uint32_t pos, uint32_t lvl)
+{
+	s->slot[pos] = lvl;
+	s->bits[pos >> 6] |= 1ull << (pos & 63);
+	s->summary |= 1ull << (pos >> 6);
+}
+
+static inline void ladder_clear(struct mside *s, uint32_t pos)
+{
+	s->slot[pos] = NIL;
+	s->bits[pos >> 6] &= ~(1ull << (pos & 63));
+	if (!s->bits[pos >> 6])
+		s->summary &= ~(1ull << (pos >> 6));
+}
+
+/* The first non-empty ladder position at or after pos, going round the ring; -1 if none. */
+static inline int32_t ladder_first(const struct mside *s, uint32_t pos)
+{
+	uint32_t w = pos >> 6;
+	uint64_t m = s->bits[w] & (~0ull << (pos & 63));
+
+	if (m)
+		return (int32_t)(w * 64 + (uint32_t)__builtin_ctzll(m));
+	/* Words after w, else from the ring's start (word w again, now only below pos). */
+	m = s->summary & ~((2ull << w) - 1);
+	if (!m)
+		m = s->summary;
+	if (!m)
+		return -1;
+	w = (uint32_t)__builtin_ctzll(m);
+	return (int32_t)(w * 64 + (uint32_t)__builtin_ctzll(s->bits[w]));
+}
+
+/* Index of the first far level whose rank is not above rank (where rank is or would go). Far
+ * levels are rare, so the search reads their ranks from the levels rather than keep a copy. */
+static uint32_t far_search(const struct match_engine *e, const struct mside *s, int64_t rank)
+{
+	uint32_t lo = 0, hi = s->nfar;
 
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
-		if (s->lv[mid].price == price)
-			return &s->lv[mid];
-		if (better(side, price, s->lv[mid].price))
+		if (level_rank(&e->lv[s->far[mid]]) > rank)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	return lo;
 }
 
-static struct mlevel *level_get_or_add(struct match_engine *e, struct mside *s, int side,
-				       int64_t price)
+/*
+ * Moves the ladder to start at rank nlo. Moving to better prices pushes the levels that fall off
+ * its end onto the end of far, worst first: they are better than every far level. Moving to worse
+ * prices pulls in the far levels that now fit; the caller makes sure no level is better than nlo.
+ * Positions are rank & (W - 1), so the levels that stay do not move.
+ */
+static void ladder_move(struct match_engine *e, struct mside *s, int64_t nlo)
 {
-	uint32_t i = 0, hi = s->n;
+	int64_t w = ladder_width(e);
 
-	/* Find the first level better than price; price goes just below it. */
-	while (i < hi) {
-		uint32_t mid = (i + hi) / 2;
-		if (better(side, s->lv[mid].price, price))
-			hi = mid;
-		else
-			i = mid + 1;
+	if (nlo < s->lo) {
+		int64_t stop = nlo + w > s->lo ? nlo + w : s->lo;
+		/* Walk down from the old end a bitmap word at a time: O(W / 64 + levels moved). */
+		for (int64_t r = s->lo + w - 1; r >= stop && s->n > s->nfar;) {
+			uint32_t pos = ladder_pos(e, r);
+			uint64_t m = s->bits[pos >> 6] & (~0ull >> (63 - (pos & 63)));
+			if (!m) {
+				r -= (pos & 63) + 1;
+				continue;
+			}
+			uint32_t top = (pos & ~63u) | (63u - (uint32_t)__builtin_clzll(m));
+			r -= pos - top;
+			if (r < stop)
+				break;
+			s->far[s->nfar++] = s->slot[top];
+			ladder_clear(s, top);
+			r--;
+		}
+		s->lo = nlo;
+		return;
 	}
-	if (i > 0 && s->lv[i - 1].price == price)
-		return &s->lv[i - 1];
-	if (s->n == e->cfg.max_levels)
-		return NULL;
-	memmove(&s->lv[i + 1], &s->lv[i], (s->n - i) * sizeof(s->lv[0]));
-	s->n++;
-	s->lv[i] = (struct mlevel){ .price = price, .head = NIL, .tail = NIL };
-	return &s->lv[i];
+	s->lo = nlo;
+	while (s->nfar > 0) {
+		uint32_t lvl = s->far[s->nfar - 1];
+		int64_t r = level_rank(&e->lv[lvl]);
+		if (r >= nlo + w)
+			break;
+		s->nfar--;
+		ladder_set(s, ladder_pos(e, r), lvl);
+	}
 }
 
-static void level_remove(struct mside *s, struct mlevel *l)
+/* ---- levels ---- */
+
+static uint32_t level_new(struct match_engine *e, struct mside *s, uint32_t sx, int64_t price)
 {
-	uint32_t i = (uint32_t)(l - s->lv);
-	memmove(&s->lv[i], &s->lv[i + 1], (s->n - i - 1) * sizeof(s->lv[0]));
-	s->n--;
+	uint32_t lvl = e->free_lvl;
+	struct mlevel *l = &e->lv[lvl];
+
+	e->free_lvl = l->tail;
+	*l = (struct mlevel){ .price = price, .head = NIL, .tail = NIL, .sx = sx };
+	s->n++;
+	return lvl;
 }
 
-static void level_unlink(struct match_engine *e, struct mlevel *l, uint32_t idx)
+/* The level for price on side sx, created if need be; NIL when that needs a level beyond
+ * cfg.max_levels. */
+static uint32_t level_get_or_add(struct match_engine *e, uint32_t sx, int64_t price)
+{
+	struct mside *s = &e->sides[sx];
+	int64_t r = rank_of(sx, price), w = ladder_width(e);
+	uint32_t lvl;
+
+	if (s->n == 0) {
+		s->lo = r - e->margin;
+	} else if (r < s->lo) {
+		/* A new best well ahead of the window: the ladder follows it. */
+		if (s->n == e->cfg.max_levels)
+			return NIL;
+		ladder_move(e, s, r - e->margin);
+	} else if (r >= s->lo + w) {
+		/* Beyond the window while the touch has drifted away from its start: follow the
+		 * touch, so the book's bulk stays in the ladder. */
+		int64_t b = level_rank(&e->lv[s->best]);
+		if (b - s->lo > w / 2)
+			ladder_move(e, s, b - e->margin);
+	}
+
+	if (r < s->lo + w) {
+		uint32_t pos = ladder_pos(e, r);
+		if (s->slot[pos] != NIL)
+			return s->slot[pos];
+		if (s->n == e->cfg.max_levels)
+			return NIL;
+		lvl = level_new(e, s, sx, price);
+		ladder_set(s, pos, lvl);
+	} else {
+		uint32_t i = far_search(e, s, r);
+		if (i < s->nfar && e->lv[s->far[i]].price == price)
+			return s->far[i];
+		if (s->n == e->cfg.max_levels)
+			return NIL;
+		lvl = level_new(e, s, sx, price);
+		memmove(&s->far[i + 1], &s->far[i], (s->nfar - i) * sizeof(s->far[0]));
+		s->far[i] = lvl;
+		s->nfar++;
+	}
+	if (s->best == NIL || r < level_rank(&e->lv[s->best]))
+		s->best = lvl;
+	return lvl;
+}
+
+/* Removes an empty level from its side and frees it. */
+static void level_remove(struct match_engine *e, uint32_t lvl)
+{
+	struct mlevel *l = &e->lv[lvl];
+	struct mside *s = &e->sides[l->sx];
+	int64_t r = level_rank(l);
+
+	if (r < s->lo + ladder_width(e)) {
+		ladder_clear(s, ladder_pos(e, r));
+	} else {
+		uint32_t i = far_search(e, s, r);
+		memmove(&s->far[i], &s->far[i + 1], (s->nfar - i - 1) * sizeof(s->far[0]));
+		s->nfar--;
+	}
+	s->n--;
+	l->tail = e->free_lvl;
+	e->free_lvl = lvl;
+	if (lvl != s->best)
+		return;
+	if (s->n == 0) {
+		s->best = NIL;
+		return;
+	}
+	int32_t pos;
+	if (s->n == s->nfar) {
+		/* The ladder emptied: bring it to the far levels. */
+		ladder_move(e, s, level_rank(&e->lv[s->far[s->nfar - 1]]) - e->margin);
+		pos = ladder_first(s, ladder_pos(e, s->lo));
+	} else {
+		/* Every rank from lo up to the old best is empty, so the ring scan meets the next
+		 * best first. */
+		pos = ladder_first(s, ladder_pos(e, r + 1));
+	}
+	s->best = s->slot[pos];
+}
+
+/* The level after lvl in priority order on its side, or NIL. */
+static uint32_t level_next(const struct match_engine *e, uint32_t lvl)
+{
+	const struct mlevel *l = &e->lv[lvl];
+	const struct mside *s = &e->sides[l->sx];
+	int64_t r = level_rank(l);
+
+	if (r < s->lo + ladder_width(e)) {
+		/* lvl itself is in the ladder, so the scan finds something; a rank not above r
+		 * means it went round: no better-ranked ladder level is left. */
+		uint32_t pos = (uint32_t)ladder_first(s, ladder_pos(e, r + 1));
+		int64_t nr = s->lo + (int64_t)((pos - ladder_pos(e, s->lo)) & e->wmask);
+		if (nr > r)
+			return s->slot[pos];
+		return s->nfar ? s->far[s->nfar - 1] : NIL;
+	}
+	uint32_t i = far_search(e, s, r);
+	return i > 0 ? s->far[i - 1] : NIL;
+}
+
+static inline void level_unlink(struct match_engine *e, struct mlevel *l, uint32_t idx)
 {
 	struct mord *o = &e->ord[idx];
 	if (o->prev != NIL)
@@ -145,11 +341,10 @@ static void level_unlink(struct match_engine *e, struct mlevel *l, uint32_t idx)
 		e->ord[o->next].prev = o->prev;
 	else
 		l->tail = o->prev;
-	l->count--;
 	l->qty -= o->qty;
 }
 
-static void level_append(struct match_engine *e, struct mlevel *l, uint32_t idx)
+static inline void level_append(struct match_engine *e, struct mlevel *l, uint32_t idx)
 {
 	struct mord *o = &e->ord[idx];
 	o->prev = l->tail;
@@ -159,28 +354,39 @@ static void level_append(struct match_engine *e, struct mlevel *l, uint32_t idx)
 	else
 		l->head = idx;
 	l->tail = idx;
-	l->count++;
 	l->qty += o->qty;
 }
 
-static void order_free(struct match_engine *e, uint32_t idx)
+static inline void order_free(struct match_engine *e, uint32_t idx)
 {
 	refmap_del(&e->ids, e->ord[idx].id);
-	e->ord[idx].next = e->free_head;
-	e->free_head = idx;
+	e->ord[idx].next = e->free_ord;
+	e->free_ord = idx;
 	e->live--;
+}
+
+/* Takes an order out of its level and the pool, and the level off the book once empty. */
+static inline void order_remove(struct match_engine *e, uint32_t idx)
+{
+	uint32_t lvl = e->ord[idx].lvl;
+	struct mlevel *l = &e->lv[lvl];
+
+	level_unlink(e, l, idx);
+	order_free(e, idx);
+	if (l->head == NIL)
+		level_remove(e, lvl);
 }
 
 /* ---- events ---- */
 
-static void emit(struct match_engine *e, struct match_event *ev)
+static inline void emit(struct match_engine *e, const struct match_event *ev)
 {
 	e->on_event(e->ctx, ev);
 }
 
-static void emit_simple(struct match_engine *e, enum match_event_kind kind,
-			enum match_reason reason, const struct match_order *o, uint64_t id,
-			int64_t qty, int64_t leaves)
+static inline void emit_simple(struct match_engine *e, enum match_event_kind kind,
+			       enum match_reason reason, const struct match_order *o, uint64_t id,
+			       int64_t qty, int64_t leaves)
 {
 	struct match_event ev = {
 		.kind = kind,
@@ -218,11 +424,11 @@ static inline bool crosses(int side, const struct match_order *o, int64_t best)
 static int64_t executable(struct match_engine *e, const struct match_order *o, int side,
 			  int64_t want)
 {
-	struct mside *opp = side_of(e, o->instrument, !side);
+	const struct mside *opp = &e->sides[o->instrument * 2 + (uint32_t)!side];
 	int64_t got = 0;
 
-	for (uint32_t i = opp->n; i-- > 0 && got < want;) {
-		struct mlevel *l = &opp->lv[i];
+	for (uint32_t lvl = opp->best; lvl != NIL && got < want; lvl = level_next(e, lvl)) {
+		const struct mlevel *l = &e->lv[lvl];
 		if (!crosses(side, o, l->price))
 			break;
 		for (uint32_t k = l->head; k != NIL && got < want; k = e->ord[k].next) {
@@ -242,7 +448,8 @@ static int execute_and_rest(struct match_engine *e, const struct match_order *o,
 			    int64_t leaves)
 {
 	int side = o->side == MATCH_SELL;
-	struct mside *opp = side_of(e, o->instrument, !side);
+	uint32_t sx = o->instrument * 2 + (uint32_t)side;
+	struct mside *opp = &e->sides[sx ^ 1];
 
 	if (o->tif == MATCH_FOK && executable(e, o, side, leaves) < leaves) {
 		e->stats.canceled++;
@@ -255,8 +462,8 @@ static int execute_and_rest(struct match_engine *e, const struct match_order *o,
 		return 0;
 	}
 
-	while (leaves > 0 && opp->n > 0) {
-		struct mlevel *l = &opp->lv[opp->n - 1];
+	while (leaves > 0 && opp->best != NIL) {
+		struct mlevel *l = &e->lv[opp->best];
 		if (!crosses(side, o, l->price))
 			break;
 		uint32_t k = l->head;
@@ -294,14 +501,9 @@ static int execute_and_rest(struct match_engine *e, const struct match_order *o,
 		ev.contra_id = id;
 		emit(e, &ev);
 
-		if (r->qty == 0) {
-			/* The order's quantity is already out of the level total. */
-			r->qty = 0;
-			level_unlink(e, l, k);
-			order_free(e, k);
-			if (l->count == 0)
-				level_remove(opp, l);
-		}
+		/* A filled order's quantity is already out of the level total. */
+		if (r->qty == 0)
+			order_remove(e, k);
 	}
 
 	if (leaves == 0)
@@ -312,26 +514,17 @@ static int execute_and_rest(struct match_engine *e, const struct match_order *o,
 		return 0;
 	}
 
-	struct mlevel *l =
-		e->free_head == NIL
-			? NULL
-			: level_get_or_add(e, side_of(e, o->instrument, side), side, o->price);
-	if (!l) {
+	uint32_t lvl = e->free_ord == NIL ? NIL : level_get_or_add(e, sx, o->price);
+	if (lvl == NIL) {
 		e->stats.canceled++;
 		emit_simple(e, MATCH_EV_CANCELED, MATCH_R_BOOK_FULL, o, id, leaves, 0);
 		return 0;
 	}
-	uint32_t idx = e->free_head;
+	uint32_t idx = e->free_ord;
 	struct mord *n = &e->ord[idx];
-	e->free_head = n->next;
-	*n = (struct mord){ .id = id,
-			    .user = o->user,
-			    .price = o->price,
-			    .qty = leaves,
-			    .instr = o->instrument,
-			    .firm = o->firm,
-			    .side = (uint8_t)side };
-	level_append(e, l, idx);
+	e->free_ord = n->next;
+	*n = (struct mord){ .id = id, .user = o->user, .qty = leaves, .lvl = lvl, .firm = o->firm };
+	level_append(e, &e->lv[lvl], idx);
 	refmap_put(&e->ids, id, idx);
 	e->live++;
 	emit_simple(e, MATCH_EV_RESTED, MATCH_R_NONE, o, id, leaves, leaves);
@@ -362,8 +555,8 @@ int match_submit(struct match_engine *e, const struct match_order *o, uint64_t *
 		return reject(e, o, r);
 	if (o->post_only) {
 		int side = o->side == MATCH_SELL;
-		struct mside *opp = side_of(e, o->instrument, !side);
-		if (opp->n > 0 && crosses(side, o, opp->lv[opp->n - 1].price))
+		const struct mside *opp = &e->sides[o->instrument * 2 + (uint32_t)!side];
+		if (opp->best != NIL && crosses(side, o, e->lv[opp->best].price))
 			return reject(e, o, MATCH_R_WOULD_CROSS);
 	}
 	*id = ++e->next_id;
@@ -374,7 +567,7 @@ int match_submit(struct match_engine *e, const struct match_order *o, uint64_t *
 
 int match_cancel(struct match_engine *e, uint64_t id, int64_t leaves)
 {
-	uint32_t idx = id ? refmap_get(&e->ids, id) : REFMAP_NONE;
+	uint32_t idx = refmap_get(&e->ids, id);
 
 	if (idx == REFMAP_NONE)
 		return -ENOENT;
@@ -384,28 +577,23 @@ int match_cancel(struct match_engine *e, uint64_t id, int64_t leaves)
 	if (leaves >= o->qty)
 		return 0;
 
-	int side = o->side;
-	struct mside *s = side_of(e, o->instr, side);
-	struct mlevel *l = level_find(s, side, o->price);
+	struct mlevel *l = &e->lv[o->lvl];
 	int64_t removed = o->qty - leaves;
 	struct match_event ev = {
 		.kind = MATCH_EV_CANCELED,
 		.reason = MATCH_R_USER,
-		.side = side ? MATCH_SELL : MATCH_BUY,
-		.instrument = o->instr,
+		.side = l->sx & 1 ? MATCH_SELL : MATCH_BUY,
+		.instrument = l->sx >> 1,
 		.id = id,
 		.user = o->user,
-		.price = o->price,
+		.price = l->price,
 		.qty = removed,
 		.leaves = leaves,
 	};
 
 	e->stats.canceled++;
 	if (leaves == 0) {
-		level_unlink(e, l, idx);
-		order_free(e, idx);
-		if (l->count == 0)
-			level_remove(s, l);
+		order_remove(e, idx);
 	} else {
 		o->qty = leaves;
 		l->qty -= removed;
@@ -416,7 +604,7 @@ int match_cancel(struct match_engine *e, uint64_t id, int64_t leaves)
 
 int match_replace(struct match_engine *e, uint64_t id, int64_t price, int64_t qty, uint64_t *new_id)
 {
-	uint32_t idx = id ? refmap_get(&e->ids, id) : REFMAP_NONE;
+	uint32_t idx = refmap_get(&e->ids, id);
 
 	*new_id = 0;
 	if (idx == REFMAP_NONE)
@@ -425,14 +613,12 @@ int match_replace(struct match_engine *e, uint64_t id, int64_t price, int64_t qt
 		return -EINVAL;
 
 	struct mord *o = &e->ord[idx];
-	int side = o->side;
-	struct mside *s = side_of(e, o->instr, side);
-	struct mlevel *l = level_find(s, side, o->price);
+	struct mlevel *l = &e->lv[o->lvl];
 	struct match_order req = {
 		.user = o->user,
-		.instrument = o->instr,
+		.instrument = l->sx >> 1,
 		.firm = o->firm,
-		.side = side ? MATCH_SELL : MATCH_BUY,
+		.side = l->sx & 1 ? MATCH_SELL : MATCH_BUY,
 		.tif = MATCH_DAY,
 		.price = price,
 		.qty = qty,
@@ -440,7 +626,7 @@ int match_replace(struct match_engine *e, uint64_t id, int64_t price, int64_t qt
 	struct match_event ev = {
 		.kind = MATCH_EV_REPLACED,
 		.side = req.side,
-		.instrument = o->instr,
+		.instrument = req.instrument,
 		.id = id,
 		.user = o->user,
 		.price = price,
@@ -451,7 +637,7 @@ int match_replace(struct match_engine *e, uint64_t id, int64_t price, int64_t qt
 	*new_id = ++e->next_id;
 	ev.new_id = *new_id;
 	e->stats.replaced++;
-	if (price == o->price && qty <= o->qty) {
+	if (price == l->price && qty <= o->qty) {
 		/* Same price, no more shares: the order keeps its place under its new id. */
 		l->qty -= o->qty - qty;
 		o->qty = qty;
@@ -462,10 +648,7 @@ int match_replace(struct match_engine *e, uint64_t id, int64_t price, int64_t qt
 		emit(e, &ev);
 		return 0;
 	}
-	level_unlink(e, l, idx);
-	order_free(e, idx);
-	if (l->count == 0)
-		level_remove(s, l);
+	order_remove(e, idx);
 	emit(e, &ev);
 	return execute_and_rest(e, &req, *new_id, qty);
 }
@@ -476,15 +659,15 @@ void match_bbo(const struct match_engine *e, uint32_t instrument, int64_t *bid, 
 	const struct mside *b = &e->sides[instrument * 2];
 	const struct mside *a = &e->sides[instrument * 2 + 1];
 
-	*bid = b->n ? b->lv[b->n - 1].price : 0;
-	*bid_qty = b->n ? b->lv[b->n - 1].qty : 0;
-	*ask = a->n ? a->lv[a->n - 1].price : 0;
-	*ask_qty = a->n ? a->lv[a->n - 1].qty : 0;
+	*bid = b->best != NIL ? e->lv[b->best].price : 0;
+	*bid_qty = b->best != NIL ? e->lv[b->best].qty : 0;
+	*ask = a->best != NIL ? e->lv[a->best].price : 0;
+	*ask_qty = a->best != NIL ? e->lv[a->best].qty : 0;
 }
 
 int64_t match_order_leaves(const struct match_engine *e, uint64_t id)
 {
-	uint32_t idx = id ? refmap_get(&e->ids, id) : REFMAP_NONE;
+	uint32_t idx = refmap_get(&e->ids, id);
 	return idx == REFMAP_NONE ? -ENOENT : e->ord[idx].qty;
 }
 
@@ -501,28 +684,62 @@ const struct match_stats *match_stats(const struct match_engine *e)
 struct match_engine *match_create(const struct match_cfg *cfg, match_event_fn on_event, void *ctx)
 {
 	struct match_engine *e;
+	uint64_t nsides, nlevels;
+	uint32_t w = LADDER_MIN;
 
 	if (!cfg->instruments || !cfg->max_orders || !cfg->max_levels || !on_event ||
 	    cfg->max_orders >= NIL) {
 		errno = EINVAL;
 		return NULL;
 	}
+	nsides = (uint64_t)cfg->instruments * 2;
+	nlevels = nsides * cfg->max_levels;
+	if (nlevels >= NIL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* A ladder as wide as the levels a side may hold (within bounds) keeps a full book of
+	 * one-tick levels in it. */
+	while (w < cfg->max_levels && w < LADDER_MAX)
+		w <<= 1;
+
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		goto nomem;
 	e->cfg = *cfg;
 	e->on_event = on_event;
 	e->ctx = ctx;
-	e->ord = calloc(cfg->max_orders, sizeof(*e->ord));
-	e->sides = calloc((size_t)cfg->instruments * 2, sizeof(*e->sides));
-	e->levels = calloc((size_t)cfg->instruments * 2 * cfg->max_levels, sizeof(*e->levels));
-	if (!e->ord || !e->sides || !e->levels || refmap_init(&e->ids, cfg->max_orders) != 0)
+	e->wmask = w - 1;
+	e->margin = w / 4;
+	e->ord_sz = cfg->max_orders * sizeof(*e->ord);
+	e->lv_sz = nlevels * sizeof(*e->lv);
+	e->sides_sz = nsides * sizeof(*e->sides);
+	e->slots_sz = nsides * w * sizeof(*e->slots);
+	e->bits_sz = nsides * (w / 64) * sizeof(*e->bits);
+	e->fars_sz = nlevels * sizeof(*e->fars);
+	e->ord = core_mem_alloc(e->ord_sz);
+	e->lv = core_mem_alloc(e->lv_sz);
+	e->sides = core_mem_alloc(e->sides_sz);
+	e->slots = core_mem_alloc(e->slots_sz);
+	e->bits = core_mem_alloc(e->bits_sz);
+	e->fars = core_mem_alloc(e->fars_sz);
+	if (!e->ord || !e->lv || !e->sides || !e->slots || !e->bits || !e->fars ||
+	    refmap_init(&e->ids, cfg->max_orders) != 0)
 		goto nomem;
-	for (uint32_t i = 0; i < cfg->instruments * 2; i++)
-		e->sides[i].lv = &e->levels[(size_t)i * cfg->max_levels];
+	memset(e->slots, 0xff, e->slots_sz);
+	for (uint64_t i = 0; i < nsides; i++) {
+		struct mside *s = &e->sides[i];
+		s->best = NIL;
+		s->slot = &e->slots[i * w];
+		s->bits = &e->bits[i * (w / 64)];
+		s->far = &e->fars[i * cfg->max_levels];
+	}
 	for (uint32_t i = 0; i < cfg->max_orders; i++)
 		e->ord[i].next = i + 1 < cfg->max_orders ? i + 1 : NIL;
-	e->free_head = 0;
+	for (uint64_t i = 0; i < nlevels; i++)
+		e->lv[i].tail = i + 1 < nlevels ? (uint32_t)i + 1 : NIL;
+	e->free_ord = 0;
+	e->free_lvl = 0;
 	return e;
 nomem:
 	match_destroy(e);
@@ -534,9 +751,12 @@ void match_destroy(struct match_engine *e)
 {
 	if (!e)
 		return;
-	free(e->ord);
-	free(e->sides);
-	free(e->levels);
+	core_mem_free(e->ord, e->ord_sz);
+	core_mem_free(e->lv, e->lv_sz);
+	core_mem_free(e->sides, e->sides_sz);
+	core_mem_free(e->slots, e->slots_sz);
+	core_mem_free(e->bits, e->bits_sz);
+	core_mem_free(e->fars, e->fars_sz);
 	refmap_free(&e->ids);
 	free(e);
 }

@@ -371,6 +371,135 @@ Test(match, full_book_cancels_the_remainder)
 	match_destroy(e);
 }
 
+/* Prices further apart than any ladder is wide (4096), so most of these levels lie beyond it. */
+Test(match, far_prices_rest_and_trade_in_price_order)
+{
+	struct match_engine *e = engine();
+	int64_t b, bq, a, aq;
+	limit(e, 'B', 100000, 10, 1);
+	limit(e, 'B', 90000, 10, 1);
+	limit(e, 'B', 50000, 10, 1);
+	limit(e, 'B', 95000, 10, 1);
+	limit(e, 'B', 50000, 5, 1);
+	match_bbo(e, 1, &b, &bq, &a, &aq);
+	cr_assert_eq(b, 100000);
+	cr_assert_eq(bq, 10);
+	struct match_order o = {
+		.instrument = 1, .firm = 2, .side = MATCH_SELL, .market = true, .qty = 45
+	};
+	uint64_t id;
+	size_t from = nev;
+	cr_assert_eq(match_submit(e, &o, &id), 0);
+	static const int64_t px[] = { 100000, 95000, 90000, 50000, 50000 };
+	for (size_t i = 0; i < 5; i++)
+		cr_assert_eq(find_kind(from, MATCH_EV_EXECUTED, 2 * i)->price, px[i], "fill %zu",
+			     i);
+	cr_assert_eq(match_order_count(e), 0);
+	match_bbo(e, 1, &b, &bq, &a, &aq);
+	cr_assert_eq(b, 0);
+	match_destroy(e);
+}
+
+Test(match, a_new_best_far_ahead_of_the_book_keeps_everyones_priority)
+{
+	struct match_engine *e = engine();
+	int64_t b, bq, a, aq;
+	uint64_t first = limit(e, 'S', 100000, 10, 1);
+	uint64_t other = limit(e, 'S', 100001, 10, 1);
+	uint64_t ahead = limit(e, 'S', 10000, 10, 1);
+	match_bbo(e, 1, &b, &bq, &a, &aq);
+	cr_assert_eq(a, 10000);
+	cr_assert_eq(match_cancel(e, ahead, 0), 0);
+	match_bbo(e, 1, &b, &bq, &a, &aq);
+	cr_assert_eq(a, 100000, "the touch went back to the book's bulk");
+	cr_assert_eq(aq, 10);
+	uint64_t second = limit(e, 'S', 100000, 5, 1);
+	size_t from = nev;
+	limit(e, 'B', 100000, 15, 2);
+	cr_assert_eq(find_kind(from, MATCH_EV_EXECUTED, 1)->id, first);
+	cr_assert_eq(find_kind(from, MATCH_EV_EXECUTED, 3)->id, second);
+	cr_assert_eq(match_order_leaves(e, other), 10);
+	match_bbo(e, 1, &b, &bq, &a, &aq);
+	cr_assert_eq(a, 100001);
+	match_destroy(e);
+}
+
+/* The touch walks 100 ticks at a time, 60 times down and back up: far past any ladder width. */
+Test(match, the_book_follows_a_touch_that_walks_away)
+{
+	struct match_engine *e = engine();
+	int64_t b, bq, a, aq;
+	uint64_t prev = 0;
+	for (int i = 0; i < 120; i++) {
+		int64_t px = 100000 + 100 * (i < 60 ? -i : i - 120);
+		uint64_t id = limit(e, 'B', px, 1 + i, 1);
+		limit(e, 'B', 89950 - 100 * (i % 30), 1, 1); /* deep levels, below the walk, stay */
+		if (prev)
+			cr_assert_eq(match_cancel(e, prev, 0), 0);
+		prev = id;
+		match_bbo(e, 1, &b, &bq, &a, &aq);
+		cr_assert_eq(b, px, "step %d", i);
+		cr_assert_eq(bq, 1 + i, "step %d", i);
+	}
+	/* 120 deep orders over 30 prices and the last touch order: a sweep takes them best first. */
+	struct match_order o = {
+		.instrument = 1, .firm = 2, .side = MATCH_SELL, .market = true, .qty = 1000
+	};
+	uint64_t id;
+	size_t from = nev;
+	cr_assert_eq(match_submit(e, &o, &id), 0);
+	int64_t last = INT64_MAX;
+	size_t fills = 0;
+	for (const struct match_event *x; (x = find_kind(from, MATCH_EV_EXECUTED, 2 * fills));
+	     fills++) {
+		cr_assert_leq(x->price, last, "fill %zu out of price order", fills);
+		last = x->price;
+	}
+	cr_assert_eq(fills, 121);
+	cr_assert_eq(match_order_count(e), 0);
+	match_destroy(e);
+}
+
+Test(match, level_limit_counts_levels_beyond_the_ladder_and_ahead_of_it)
+{
+	struct match_cfg cfg = { .instruments = 1, .max_orders = 16, .max_levels = 3 };
+	struct match_order o = { .instrument = 0, .firm = 1, .side = MATCH_BUY, .qty = 1 };
+	int64_t b, bq, a, aq;
+	uint64_t id, low[2];
+	nev = 0;
+	struct match_engine *e = match_create(&cfg, record, NULL);
+	cr_assert_not_null(e);
+	o.price = 1000;
+	cr_assert_eq(match_submit(e, &o, &id), 0);
+	o.price = 100000; /* a new best far ahead */
+	cr_assert_eq(match_submit(e, &o, &id), 0);
+	o.price = 500; /* far behind */
+	cr_assert_eq(match_submit(e, &o, &low[0]), 0);
+	cr_assert_eq(evs[nev - 1].kind, MATCH_EV_RESTED);
+	static const int64_t more[] = { 2000, 200000, 100 };
+	for (size_t i = 0; i < 3; i++) {
+		o.price = more[i];
+		cr_assert_eq(match_submit(e, &o, &id), 0);
+		cr_assert_eq(evs[nev - 1].kind, MATCH_EV_CANCELED, "price %ld", (long)more[i]);
+		cr_assert_eq(evs[nev - 1].reason, MATCH_R_BOOK_FULL);
+	}
+	o.price = 500; /* an existing level takes more orders */
+	cr_assert_eq(match_submit(e, &o, &low[1]), 0);
+	cr_assert_eq(evs[nev - 1].kind, MATCH_EV_RESTED);
+	cr_assert_eq(match_order_count(e), 4);
+	match_bbo(e, 0, &b, &bq, &a, &aq);
+	cr_assert_eq(b, 100000);
+	/* Emptying a level frees its slot for a new price. */
+	cr_assert_eq(match_cancel(e, low[0], 0), 0);
+	cr_assert_eq(match_cancel(e, low[1], 0), 0);
+	o.price = 200000;
+	cr_assert_eq(match_submit(e, &o, &id), 0);
+	cr_assert_eq(evs[nev - 1].kind, MATCH_EV_RESTED);
+	match_bbo(e, 0, &b, &bq, &a, &aq);
+	cr_assert_eq(b, 200000);
+	match_destroy(e);
+}
+
 /* A brute-force model: every resting order with its price and quantity, checked against the
  * engine's BBO and per-order leaves after each of many random operations. */
 struct model_ord {
@@ -379,26 +508,38 @@ struct model_ord {
 	int64_t px, qty;
 };
 
-Test(match, random_operations_agree_with_a_brute_force_model, .timeout = 60)
+/*
+ * Runs steps random operations on one instrument with prices base + [0, spread), where base moves
+ * by drift every 1000 steps (alternately up and down, twice as far up), and checks the engine
+ * against the model.
+ */
+static void random_against_model(const struct match_cfg *cfg, int steps, int64_t spread,
+				 int64_t drift)
 {
-	struct match_cfg cfg = { .instruments = 1, .max_orders = 4096, .max_levels = 512 };
-	struct match_engine *e = match_create(&cfg, record, NULL);
+	struct match_engine *e = match_create(cfg, record, NULL);
 	static struct model_ord live[4096];
 	uint64_t x = 88172645463325252ull;
 	uint64_t executed_qty = 0;
+	int64_t base = 1000;
 
-	for (int step = 0; step < 200000; step++) {
+	cr_assert_not_null(e);
+	cr_assert_leq(cfg->max_orders, 4096);
+	memset(live, 0, sizeof(live));
+	for (int step = 0; step < steps; step++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
 		nev = 0;
+		if (step % 1000 == 999)
+			base += (step / 1000) % 2 ? -drift : 2 * drift;
 		int op = (int)(x % 10);
 		uint64_t id;
 		if (op < 6 || match_order_count(e) == 0) {
 			struct match_order o = { .instrument = 0,
 						 .firm = (uint32_t)(x >> 8) % 7,
 						 .side = (x >> 12) & 1 ? MATCH_SELL : MATCH_BUY,
-						 .price = 1000 + (int64_t)((x >> 16) % 40),
+						 .price = base +
+							  (int64_t)((x >> 16) % (uint64_t)spread),
 						 .qty = 1 + (int64_t)((x >> 24) % 100) };
 			match_submit(e, &o, &id);
 		} else {
@@ -416,7 +557,8 @@ Test(match, random_operations_agree_with_a_brute_force_model, .timeout = 60)
 			if (op < 8)
 				match_cancel(e, live[i].id, live[i].qty / 2);
 			else
-				match_replace(e, live[i].id, 1000 + (int64_t)((x >> 30) % 40),
+				match_replace(e, live[i].id,
+					      base + (int64_t)((x >> 30) % (uint64_t)spread),
 					      1 + (int64_t)((x >> 40) % 100), &id);
 		}
 		/* Apply the events to the model. */
@@ -496,4 +638,18 @@ Test(match, random_operations_agree_with_a_brute_force_model, .timeout = 60)
 	}
 	cr_assert_gt(executed_qty, 10000, "the sequence traded");
 	match_destroy(e);
+}
+
+Test(match, random_operations_agree_with_a_brute_force_model, .timeout = 60)
+{
+	struct match_cfg cfg = { .instruments = 1, .max_orders = 4096, .max_levels = 512 };
+	random_against_model(&cfg, 200000, 40, 0);
+}
+
+/* Prices over far more levels than the ladder is wide, a touch that wanders, and sides that
+ * reach their level limit. */
+Test(match, random_operations_over_far_and_drifting_prices_agree_with_the_model, .timeout = 60)
+{
+	struct match_cfg cfg = { .instruments = 1, .max_orders = 4096, .max_levels = 300 };
+	random_against_model(&cfg, 200000, 3000, 700);
 }
