@@ -2,8 +2,9 @@
  * tradsys-dataplane: loads the configuration, opens the driver, creates the stats region and
  * starts one pinned worker per [worker.N]; the main thread then only waits for SIGINT or SIGTERM
  * (blocked everywhere and taken with sigtimedwait, so no handler runs on a worker), stops and
- * joins the workers and prints a summary. `--stats INSTANCE` prints a running instance's stats
- * region as JSON. Every failure before the workers run is a message and exit status 1.
+ * joins the workers and prints a summary (for handler = feed also per feed and line).
+ * `--stats INSTANCE` prints a running instance's stats region as JSON. Every failure before the
+ * workers run is a message and exit status 1.
  */
 #include <errno.h>
 #include <sched.h>
@@ -29,6 +30,7 @@ struct app {
 	struct worker *workers;
 	struct worker_count counts[WORKER_MAX];
 	struct worker_dump *dumps[WORKER_MAX];
+	struct worker_feed *feeds[WORKER_MAX];
 	atomic_bool stop;
 	bool log_started;
 };
@@ -113,12 +115,12 @@ static int make_handler(struct app *a, uint16_t i, struct worker_handler *h, cha
 		worker_dump_handler(a->dumps[i], h);
 		return 0;
 	case WORKER_HANDLER_FEED:
-	default:
-		snprintf(err, errlen,
-			 "[worker.%u] handler: 'feed' is not wired into " PROG " yet; use count or "
-			 "dump",
-			 w->id);
-		return -ENOTSUP;
+		a->feeds[i] = worker_feed_create(&a->wc, i, &a->stats->workers[i], err, errlen);
+		if (!a->feeds[i])
+			return -ENOMEM;
+		worker_feed_handler(a->feeds[i], h);
+		return 0;
+	default: snprintf(err, errlen, "[worker.%u] handler: unknown", w->id); return -EINVAL;
 	}
 }
 
@@ -163,6 +165,7 @@ static void print_summary(const struct app *a)
 			printf(" drop_%s %lu", driver_drop_name((enum driver_drop)r),
 			       (unsigned long)s->drops[r]);
 		printf("\n");
+		worker_feed_summary(a->feeds[i], stdout);
 	}
 	if (driver_stats(a->drv, &ds) == 0)
 		printf("driver %s rx_packets %lu rx_bytes %lu tx_packets %lu tx_full %lu rx_nobuf "
@@ -210,6 +213,15 @@ static int run_workers(struct app *a, const sigset_t *sigs, char *err, size_t er
 		if (wrc && !rc) {
 			snprintf(err, errlen, "worker %u: %s", a->workers[i].id, strerror(-wrc));
 			rc = wrc;
+		}
+	}
+	/* Book checksums only after a clean stop: a failed run's books prove nothing. */
+	for (uint16_t i = 0; i < a->wc.nworkers && !rc; i++) {
+		int frc = worker_feed_finish(a->feeds[i]);
+		if (frc) {
+			snprintf(err, errlen, "decoded file %s: %s", a->wc.workers[i].decoded_file,
+				 strerror(-frc));
+			rc = frc;
 		}
 	}
 	a->stats->hdr.state = rc ? SHM_STATS_FAILED : SHM_STATS_STOPPED;
@@ -280,8 +292,10 @@ static int run(const char *path)
 out:
 	if (status)
 		fprintf(stderr, PROG ": %s\n", err[0] ? err : "failed");
-	for (uint16_t i = 0; i < WORKER_MAX; i++)
+	for (uint16_t i = 0; i < WORKER_MAX; i++) {
 		worker_dump_close(a->dumps[i]);
+		worker_feed_destroy(a->feeds[i]);
+	}
 	free(a->workers);
 	driver_close(a->drv);
 	if (a->stats && a->stats->hdr.state != SHM_STATS_STOPPED)

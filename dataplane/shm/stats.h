@@ -50,6 +50,14 @@ struct shm_stats_worker {
 	uint32_t id;
 	/* Cycles from the end of rx_burst to the end of release, per busy burst. */
 	_Alignas(64) struct hist burst_cycles;
+	/* --- feed block: written by the "feed" handler (dataplane/worker/feed_handler.c) every
+	 * tick, zero for other handlers. It sits in what was the block's tail padding, so the
+	 * size and SHM_STATS_ABI_VERSION are unchanged; the worker asserts it still fits. --- */
+	uint64_t feed_messages; /* ITCH messages the MoldUDP64 sessions delivered */
+	uint64_t feed_lost_msgs; /* messages declared lost (no line or re-request filled them) */
+	uint64_t feed_errors; /* malformed packets, bad ITCH messages, book refusals */
+	uint32_t feed_gaps_lost; /* gap episodes declared lost */
+	uint32_t feed_stale; /* feeds whose books are stale after a loss */
 };
 
 struct shm_stats_header {

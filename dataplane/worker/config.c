@@ -15,9 +15,11 @@
 static const char *const appliance_keys[] = { "instance", "log_level", NULL };
 static const char *const driver_keys[] = { "kind", "interface", "dpdk_args", "queues", "ring_size",
 					   "bufs", "buf_size",	"zero_copy", NULL };
-static const char *const feed_keys[] = { "group", "port", NULL };
-static const char *const worker_keys[] = { "core",	  "queue",   "idle",	  "command_poll",
-					   "tx_flush_us", "handler", "dump_file", NULL };
+static const char *const feed_keys[] = { "group",	    "port",	  "b_group",	"b_port",
+					 "max_instruments", "max_orders", "max_levels", NULL };
+static const char *const worker_keys[] = { "core",	   "queue",	   "idle",
+					   "command_poll", "tx_flush_us",  "handler",
+					   "dump_file",	   "decoded_file", NULL };
 static const char *const level_names[] = { "err", "warn", "notice", "info", "debug" };
 static const char *const idle_names[] = { "spin", "backoff" };
 static const char *const handler_names[] = { "count", "dump", "feed" };
@@ -100,12 +102,105 @@ static int parse_driver(struct config *c, const char *name, struct worker_config
 	return 0;
 }
 
+/* Reads one line's group and port keys; *port stays 0 when the port key is absent. */
+static int parse_line(struct config *c, const char *name, const char *sec, const char *gkey,
+		      const char *pkey, uint32_t *group, uint64_t *port, char *err, size_t errlen)
+{
+	const char *g = NULL;
+	struct in_addr a = { 0 };
+
+	if (config_u64(c, sec, pkey, 1, 65535, port) || config_str(c, sec, gkey, &g))
+		return cfg_fail(c, err, errlen, -EINVAL);
+	if (g && inet_pton(AF_INET, g, &a) != 1) {
+		snprintf(err, errlen, "%s: [%s] %s: '%s' is not an IPv4 address", name, sec, gkey,
+			 g);
+		return -EINVAL;
+	}
+	*group = a.s_addr;
+	return 0;
+}
+
+/*
+ * Adds a line as the next driver flow. Two flows on one port are refused unless both name
+ * different groups: the driver hands a packet to the first flow it matches, so the second would
+ * never see traffic.
+ */
+static int add_flow(struct worker_config *out, const char *name, const char *sec, const char *pkey,
+		    uint32_t group, uint64_t port, uint16_t *flow, char *err, size_t errlen)
+{
+	struct driver_cfg *d = &out->driver;
+
+	if (d->nflows == DRIVER_MAX_FLOWS) {
+		snprintf(err, errlen, "%s: [%s] %s: more than %d feed lines (A and B) in all", name,
+			 sec, pkey, DRIVER_MAX_FLOWS);
+		return -EINVAL;
+	}
+	for (uint16_t i = 0; i < d->nflows; i++) {
+		const struct driver_flow *o = &d->flows[i];
+
+		if (o->port != port || (o->group && group && o->group != group))
+			continue;
+		snprintf(err, errlen, "%s: [%s] %s: port %lu%s is already taken by [feed.%s]", name,
+			 sec, pkey, (unsigned long)port,
+			 o->group == group ? " with the same group" : " (one line has no group)",
+			 out->feed_names[i]);
+		return -EINVAL;
+	}
+	d->flows[d->nflows].group = group;
+	d->flows[d->nflows].port = (uint16_t)port;
+	out->feed_names[d->nflows] = sec + 5;
+	*flow = d->nflows++;
+	return 0;
+}
+
+static int parse_feed(struct config *c, const char *name, const char *sec,
+		      struct worker_config *out, char *err, size_t errlen)
+{
+	struct worker_feed_cfg *f = &out->feeds[out->nfeeds];
+	uint64_t port = 0, bport = 0, ninst = WORKER_FEED_DEFAULT_INSTRUMENTS,
+		 norders = WORKER_FEED_DEFAULT_ORDERS, nlevels = WORKER_FEED_DEFAULT_LEVELS;
+	uint32_t group = 0, bgroup = 0;
+	int rc;
+
+	if (strncmp(sec, "feed.", 5) != 0 || sec[5] == '\0') {
+		snprintf(err, errlen, "%s: [%s]: name feed sections [feed.<name>]", name, sec);
+		return -EINVAL;
+	}
+	if (config_require(c, sec, "port"))
+		return cfg_fail(c, err, errlen, -ENOENT);
+	rc = parse_line(c, name, sec, "group", "port", &group, &port, err, errlen);
+	if (!rc)
+		rc = parse_line(c, name, sec, "b_group", "b_port", &bgroup, &bport, err, errlen);
+	if (rc)
+		return rc;
+	/* ITCH stock locates are 16-bit; the book refuses a pool as large as its NIL index. */
+	if (config_u64(c, sec, "max_instruments", 1, 65536, &ninst) ||
+	    config_u64(c, sec, "max_orders", 1, 1u << 28, &norders) ||
+	    config_u64(c, sec, "max_levels", 1, 65536, &nlevels))
+		return cfg_fail(c, err, errlen, -EINVAL);
+	if (bgroup && !bport) {
+		snprintf(err, errlen, "%s: [%s] b_port: required with b_group", name, sec);
+		return -ENOENT;
+	}
+	f->name = sec + 5;
+	f->flow_b = WORKER_NO_FLOW;
+	rc = add_flow(out, name, sec, "port", group, port, &f->flow_a, err, errlen);
+	if (!rc && bport)
+		rc = add_flow(out, name, sec, "b_port", bgroup, bport, &f->flow_b, err, errlen);
+	if (rc)
+		return rc;
+	f->max_instruments = (uint32_t)ninst;
+	f->max_orders = (uint32_t)norders;
+	f->max_levels = (uint32_t)nlevels;
+	out->nfeeds++;
+	return 0;
+}
+
 static int parse_feeds(struct config *c, const char *name, struct worker_config *out, char *err,
 		       size_t errlen)
 {
 	const char *secs[DRIVER_MAX_FLOWS];
 	size_t n = config_sections(c, "feed", secs, DRIVER_MAX_FLOWS);
-	struct driver_cfg *d = &out->driver;
 
 	if (n == 0) {
 		snprintf(err, errlen, "%s: no [feed.<name>] section: configure at least one flow",
@@ -118,30 +213,10 @@ static int parse_feeds(struct config *c, const char *name, struct worker_config 
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *group = NULL;
-		uint64_t port = 0;
-		struct in_addr a = { 0 };
-
-		if (strncmp(secs[i], "feed.", 5) != 0 || secs[i][5] == '\0') {
-			snprintf(err, errlen, "%s: [%s]: name feed sections [feed.<name>]", name,
-				 secs[i]);
-			return -EINVAL;
-		}
-		if (config_require(c, secs[i], "port"))
-			return cfg_fail(c, err, errlen, -ENOENT);
-		if (config_u64(c, secs[i], "port", 1, 65535, &port) ||
-		    config_str(c, secs[i], "group", &group))
-			return cfg_fail(c, err, errlen, -EINVAL);
-		if (group && inet_pton(AF_INET, group, &a) != 1) {
-			snprintf(err, errlen, "%s: [%s] group: '%s' is not an IPv4 address", name,
-				 secs[i], group);
-			return -EINVAL;
-		}
-		d->flows[i].group = a.s_addr;
-		d->flows[i].port = (uint16_t)port;
-		out->feed_names[i] = secs[i] + 5;
+		int rc = parse_feed(c, name, secs[i], out, err, errlen);
+		if (rc)
+			return rc;
 	}
-	d->nflows = (uint16_t)n;
 	return 0;
 }
 
@@ -183,7 +258,8 @@ static int parse_worker(struct config *c, const char *name, const char *sec, uin
 	    config_u64(c, sec, "command_poll", 1, 1u << 24, &poll) ||
 	    config_u64(c, sec, "tx_flush_us", 1, 10000000, &flush) ||
 	    config_enum(c, sec, "handler", NAMES(handler_names), &handler) ||
-	    config_str(c, sec, "dump_file", &w->dump_file))
+	    config_str(c, sec, "dump_file", &w->dump_file) ||
+	    config_str(c, sec, "decoded_file", &w->decoded_file))
 		return cfg_fail(c, err, errlen, -EINVAL);
 	w->core = (int)core;
 	w->queue = (uint16_t)queue;
@@ -195,6 +271,14 @@ static int parse_worker(struct config *c, const char *name, const char *sec, uin
 		snprintf(err, errlen, "%s: [%s] dump_file: required with handler = dump", name,
 			 sec);
 		return -ENOENT;
+	}
+	if (w->decoded_file && w->handler != WORKER_HANDLER_FEED) {
+		snprintf(err, errlen, "%s: [%s] decoded_file: only with handler = feed", name, sec);
+		return -EINVAL;
+	}
+	if (w->decoded_file && !w->decoded_file[0]) {
+		snprintf(err, errlen, "%s: [%s] decoded_file: empty path", name, sec);
+		return -EINVAL;
 	}
 	if (w->queue >= out->driver.queues) {
 		snprintf(err, errlen, "%s: [%s] queue: %u, but [driver] queues = %u", name, sec,

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core.h"
 #include "driver.h"
@@ -54,6 +55,33 @@ struct worker_handler {
 	void *ctx;
 };
 
+/*
+ * One [feed.<name>] section: a MoldUDP64 feed of ITCH 5.0 on one or two redundant lines.
+ *   group, port         line A: UDP port (required) and multicast group (absent: any address)
+ *   b_group, b_port     line B (optional): b_port is required when b_group is set
+ *   max_instruments     book sizes for handler = feed: instrument ids (stock locates) 0..N-1
+ *   max_orders          (default WORKER_FEED_DEFAULT_*), live orders across the feed,
+ *   max_levels          and price levels per side per instrument
+ * Each line is one driver flow, numbered in file order: feed 0's A, feed 0's B (if any), feed
+ * 1's A, ...; at most DRIVER_MAX_FLOWS lines in all, no two with the same port unless both name
+ * different groups. Re-requests (a MoldUDP64 request server) are not wired into the dataplane: a
+ * gap neither line fills is declared lost after the session's retry timers and the feed's books
+ * are marked stale (counted in the stats region's feed block).
+ */
+#define WORKER_NO_FLOW UINT16_MAX
+#define WORKER_FEED_DEFAULT_INSTRUMENTS 16384
+#define WORKER_FEED_DEFAULT_ORDERS (1u << 20)
+#define WORKER_FEED_DEFAULT_LEVELS 64
+
+struct worker_feed_cfg {
+	const char *name; /* the <name> of [feed.<name>] */
+	uint16_t flow_a; /* index in driver.flows of line A */
+	uint16_t flow_b; /* of line B, or WORKER_NO_FLOW */
+	uint32_t max_instruments;
+	uint32_t max_orders;
+	uint32_t max_levels;
+};
+
 /* One [worker.N] section. */
 struct worker_cfg {
 	unsigned int id; /* the N of [worker.N] */
@@ -64,6 +92,7 @@ struct worker_cfg {
 	uint32_t tx_flush_us; /* tick interval */
 	enum worker_handler_kind handler;
 	const char *dump_file; /* handler dump: where */
+	const char *decoded_file; /* handler feed, tests: delivered messages and book checksums */
 };
 
 /* The whole dataplane configuration. Strings point into the struct config it was parsed from. */
@@ -72,6 +101,8 @@ struct worker_config {
 	enum log_level log_level;
 	struct driver_cfg driver;
 	const char *feed_names[DRIVER_MAX_FLOWS]; /* the <name> of [feed.<name>], by flow index */
+	struct worker_feed_cfg feeds[DRIVER_MAX_FLOWS]; /* in file order */
+	uint16_t nfeeds;
 	uint16_t nworkers;
 	struct worker_cfg workers[WORKER_MAX];
 };
@@ -172,5 +203,51 @@ void worker_dump_handler(struct worker_dump *d, struct worker_handler *h);
 
 /* Flushes and closes the file. Returns 0, or -errno of the first failed write. NULL: 0. */
 int worker_dump_close(struct worker_dump *d);
+
+/*
+ * The "feed" handler: per configured feed a MoldUDP64 session (A/B arbitration, gap detection)
+ * in front of a feed handler keeping that feed's L3/L2 books (dataplane/feed). A packet goes to
+ * the session of its flow's feed, as line A or B; every message the session delivers in sequence
+ * is applied to the books. on_timer runs the sessions' retry timers, which declare a gap lost
+ * when neither line filled it (there is no request server: see struct worker_feed_cfg); the feed
+ * then marks every book stale. Counters reach the stats block's feed fields each tick.
+ * With decoded_file set (tests), each delivered message is also appended as a line
+ * "<mold seq> <message hex>\n" through stdio's buffer, like the dump handler, and
+ * worker_feed_finish() writes each feed's "feed <name>" line and book checksum lines in the
+ * format of `tradsys-itch stats` (books_print.h). With several feeds their message lines
+ * interleave in delivery order.
+ */
+struct worker_feed;
+struct feed;
+struct mold_stats;
+
+/*
+ * Creates the handler of worker cfg->workers[index]: the sessions, the feeds with their books
+ * (allocated and faulted in here, not on the worker) and the decoded file if configured. Counters
+ * are published into st (may be NULL: not published). Returns it, or NULL with a message in err
+ * naming the feed or the file.
+ */
+struct worker_feed *worker_feed_create(const struct worker_config *cfg, uint16_t index,
+				       struct shm_stats_worker *st, char *err, size_t errlen);
+
+/* Fills h to run wf. */
+void worker_feed_handler(struct worker_feed *wf, struct worker_handler *h);
+
+/*
+ * After the worker stopped: publishes the final counters and, with a decoded file, writes the
+ * book checksum lines and flushes it. Returns 0, or -errno of the first failed write.
+ */
+int worker_feed_finish(struct worker_feed *wf);
+
+/* Writes a summary line per feed and per line to out (cold path). */
+void worker_feed_summary(const struct worker_feed *wf, FILE *out);
+
+/* Frees everything and closes the decoded file without writing more; NULL is a no-op. */
+void worker_feed_destroy(struct worker_feed *wf);
+
+/* The feed handler (books, counters) and the session counters of feed i; NULL when out of range.
+ * For tests and the summary. */
+struct feed *worker_feed_feed(struct worker_feed *wf, uint16_t i);
+const struct mold_stats *worker_feed_mold_stats(const struct worker_feed *wf, uint16_t i);
 
 #endif

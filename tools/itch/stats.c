@@ -1,7 +1,8 @@
 /*
  * tradsys-itch stats: runs a file through the feed handler (decoder and books) and prints what
  * it holds in a stable order, so two runs or two implementations can be compared line by line.
- * The books are sized from the file: a first pass finds the highest locate and counts adds.
+ * The books are sized from the file: a first pass finds the highest locate and counts adds. The
+ * book lines come from worker_books_print(), which the dataplane's decoded_file shares.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,8 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "books_print.h"
 #include "feed.h"
 #include "itch_tool.h"
+
+struct json_books {
+	int first;
+};
+
+static void json_book(void *ctx, uint32_t locate, const char *symbol, uint32_t orders,
+		      uint64_t checksum)
+{
+	struct json_books *jb = ctx;
+
+	printf("%s{\"locate\":%u,\"symbol\":\"%s\",\"orders\":%u,\"checksum\":\"%016" PRIx64 "\"}",
+	       jb->first ? "" : ",", locate, symbol, orders, checksum);
+	jb->first = 0;
+}
 
 static void scan(const uint8_t *buf, size_t size, uint32_t *max_locate, uint64_t *adds)
 {
@@ -80,7 +96,6 @@ int itch_tool_stats(int argc, char **argv)
 		f->st.itch.errors[-r]++;
 
 	const struct book_stats *bst = book_stats(f->books);
-	uint64_t all = 0xcbf29ce484222325ull;
 	uint32_t symbols = book_known_instruments(f->books);
 
 	if (json) {
@@ -117,28 +132,13 @@ int itch_tool_stats(int argc, char **argv)
 		       bst->unknown_ref, bst->dup_ref, bst->pool_full, bst->over_execute,
 		       bst->bad_order);
 	}
-	int first = 1;
-	for (uint32_t i = 0; i < cfg.max_instruments; i++) {
-		struct book_instrument_info *info = book_instrument(f->books, i);
-		if (!info->known && book_instrument_orders(f->books, i) == 0)
-			continue;
-		uint64_t ck = book_checksum(f->books, i);
-		all = (all ^ ck) * 0x100000001b3ull;
-		if (json)
-			printf("%s{\"locate\":%u,\"symbol\":\"%s\",\"orders\":%u,\"checksum\":\"%016" PRIx64
-			       "\"}",
-			       first ? "" : ",", i, info->symbol,
-			       book_instrument_orders(f->books, i), ck);
-		else
-			printf("book %u %s orders %u checksum %016" PRIx64 "\n", i,
-			       info->symbol[0] ? info->symbol : "-",
-			       book_instrument_orders(f->books, i), ck);
-		first = 0;
-	}
-	if (json)
+	if (json) {
+		struct json_books jb = { .first = 1 };
+		uint64_t all = worker_books_each(f->books, json_book, &jb);
 		printf("],\"books_checksum\":\"%016" PRIx64 "\"}\n", all);
-	else
-		printf("books_checksum %016" PRIx64 "\n", all);
+	} else {
+		worker_books_print(f->books, stdout);
+	}
 	feed_destroy(f);
 	return 0;
 }

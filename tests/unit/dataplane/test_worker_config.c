@@ -2,7 +2,8 @@
  * Description: the dataplane configuration loader. A full file fills the driver configuration,
  * the flows and the workers with their values and defaults; unknown keys, bad values, missing
  * required keys, shared cores or queues, a queue beyond the driver's and bad section names are
- * each refused with a message naming the file (and line, where known), section and key.
+ * each refused with a message naming the file (and line, where known), section and key; feed
+ * sections with a B line and book sizes become flows and feed configurations in file order.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -145,4 +146,131 @@ Test(worker_config, bad_section_names_group_and_ring_size_are_refused)
 	cr_assert(strstr(err, "ring_size: 1000 is not a power of two") != NULL, "%s", err);
 	cr_assert_eq(parse("[appliance]\ninstance = a/b\n" BASE "[worker.0]\ncore=0\n"), -EINVAL);
 	cr_assert(strstr(err, "[appliance] instance: 'a/b'") != NULL, "%s", err);
+}
+
+/* --- [feed.<name>] lines and book sizes, decoded_file ------------------------------------- */
+
+#define WORKER "[worker.0]\ncore = 0\n"
+
+Test(worker_config, feed_b_line_and_book_sizes_fill_flows_in_file_order)
+{
+	cr_assert_eq(parse("[driver]\nkind = uring\ninterface = lo\n"
+			   "[feed.x]\ngroup = 239.1.1.1\nport = 26400\nb_group = 239.1.1.2\n"
+			   "b_port = 26400\nmax_instruments = 1024\nmax_orders = 5000\n"
+			   "max_levels = 32\n"
+			   "[feed.y]\nport = 26402\n" WORKER "handler = feed\n"
+			   "decoded_file = /tmp/d\n"),
+		     0, "%s", err);
+	cr_assert_eq(wc.nfeeds, 2);
+	cr_assert_eq(wc.driver.nflows, 3);
+	cr_assert_str_eq(wc.feeds[0].name, "x");
+	cr_assert_eq(wc.feeds[0].flow_a, 0);
+	cr_assert_eq(wc.feeds[0].flow_b, 1);
+	cr_assert_eq(wc.driver.flows[0].group, inet_addr("239.1.1.1"));
+	cr_assert_eq(wc.driver.flows[1].group, inet_addr("239.1.1.2"));
+	cr_assert_eq(wc.driver.flows[1].port, 26400);
+	cr_assert_str_eq(wc.feed_names[1], "x");
+	cr_assert_eq(wc.feeds[0].max_instruments, 1024);
+	cr_assert_eq(wc.feeds[0].max_orders, 5000);
+	cr_assert_eq(wc.feeds[0].max_levels, 32);
+	cr_assert_str_eq(wc.feeds[1].name, "y");
+	cr_assert_eq(wc.feeds[1].flow_a, 2);
+	cr_assert_eq(wc.feeds[1].flow_b, WORKER_NO_FLOW);
+	cr_assert_eq(wc.driver.flows[2].port, 26402);
+	cr_assert_str_eq(wc.feed_names[2], "y");
+	cr_assert_eq(wc.workers[0].handler, WORKER_HANDLER_FEED);
+	cr_assert_str_eq(wc.workers[0].decoded_file, "/tmp/d");
+}
+
+Test(worker_config, feed_book_sizes_default_when_absent)
+{
+	cr_assert_eq(parse(BASE WORKER), 0, "%s", err);
+	cr_assert_eq(wc.nfeeds, 2);
+	cr_assert_eq(wc.feeds[1].max_instruments, WORKER_FEED_DEFAULT_INSTRUMENTS);
+	cr_assert_eq(wc.feeds[1].max_orders, WORKER_FEED_DEFAULT_ORDERS);
+	cr_assert_eq(wc.feeds[1].max_levels, WORKER_FEED_DEFAULT_LEVELS);
+	cr_assert_null(wc.workers[0].decoded_file);
+}
+
+Test(worker_config, bad_b_group_is_named)
+{
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\nb_group=239.1\n"
+			   "b_port=2\n" WORKER),
+		     -EINVAL);
+	cr_assert_str_eq(err, "t.conf: [feed.a] b_group: '239.1' is not an IPv4 address");
+}
+
+Test(worker_config, b_group_without_b_port_is_refused)
+{
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\n"
+			   "b_group=239.1.1.2\n" WORKER),
+		     -ENOENT);
+	cr_assert_str_eq(err, "t.conf: [feed.a] b_port: required with b_group");
+}
+
+Test(worker_config, bad_b_port_is_named_with_file_and_line)
+{
+	cr_assert_eq(
+		parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\nb_port=70000\n" WORKER),
+		-EINVAL);
+	cr_assert_str_eq(err, "t.conf:6: [feed.a] b_port: 70000 is outside [1, 65535]");
+}
+
+Test(worker_config, book_sizes_out_of_range_are_named)
+{
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\n"
+			   "max_instruments=65537\n" WORKER),
+		     -EINVAL);
+	cr_assert_str_eq(err, "t.conf:6: [feed.a] max_instruments: 65537 is outside [1, 65536]");
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\n"
+			   "max_orders=0\n" WORKER),
+		     -EINVAL);
+	cr_assert_str_eq(err, "t.conf:6: [feed.a] max_orders: 0 is outside [1, 268435456]");
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\n"
+			   "max_levels=lots\n" WORKER),
+		     -EINVAL);
+	cr_assert_str_eq(err, "t.conf:6: [feed.a] max_levels: 'lots' is not an unsigned integer");
+}
+
+Test(worker_config, two_lines_on_one_port_are_refused_unless_groups_differ)
+{
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\n"
+			   "[feed.b]\nport=1\ngroup=239.1.1.1\n" WORKER),
+		     -EINVAL);
+	cr_assert_str_eq(err, "t.conf: [feed.b] port: port 1 (one line has no group) is already "
+			      "taken by [feed.a]");
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\n"
+			   "group=239.1.1.1\nb_port=1\nb_group=239.1.1.1\n" WORKER),
+		     -EINVAL);
+	cr_assert_str_eq(err, "t.conf: [feed.a] b_port: port 1 with the same group is already "
+			      "taken by [feed.a]");
+}
+
+Test(worker_config, more_lines_than_driver_flows_are_refused)
+{
+	char text[1024];
+	int n = snprintf(text, sizeof(text), "[driver]\nkind=uring\ninterface=lo\n");
+
+	for (int i = 0; i < 5; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n,
+			      "[feed.f%d]\nport=%d\nb_port=%d\n", i, 100 + i, 200 + i);
+	snprintf(text + n, sizeof(text) - (size_t)n, WORKER);
+	cr_assert_eq(parse(text), -EINVAL);
+	cr_assert_str_eq(err, "t.conf: [feed.f4] port: more than 8 feed lines (A and B) in all");
+}
+
+Test(worker_config, decoded_file_needs_handler_feed_and_a_path)
+{
+	cr_assert_eq(parse(BASE WORKER
+			   "handler = dump\ndump_file = /tmp/x\ndecoded_file = /tmp/y\n"),
+		     -EINVAL);
+	cr_assert_str_eq(err, "t.conf: [worker.0] decoded_file: only with handler = feed");
+	cr_assert_eq(parse(BASE WORKER "handler = feed\ndecoded_file =\n"), -EINVAL);
+	cr_assert_str_eq(err, "t.conf: [worker.0] decoded_file: empty path");
+}
+
+Test(worker_config, request_server_is_not_a_key_yet)
+{
+	cr_assert_eq(parse(BASE "request_server = 10.0.0.1:4000\n" WORKER), -EINVAL);
+	cr_assert(strstr(err, "[feed.b] request_server: unknown key") != NULL, "%s", err);
 }
