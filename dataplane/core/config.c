@@ -382,6 +382,8 @@ int config_enum(struct config *c, const char *section, const char *key, const ch
 
 static bool section_matches(const char *name, const char *prefix)
 {
+	if (!prefix)
+		return true;
 	size_t n = strlen(prefix);
 	return strncmp(name, prefix, n) == 0 && (name[n] == '\0' || name[n] == '.');
 }

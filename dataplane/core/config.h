@@ -60,8 +60,8 @@ int config_enum(struct config *c, const char *section, const char *key, const ch
  */
 int config_check_keys(struct config *c, const char *section, const char *const *known);
 
-/* Names of the sections equal to prefix or starting with "prefix.", in file order. Returns how
- * many there are; at most max are stored in names. */
+/* Names of the sections equal to prefix or starting with "prefix." (every section when prefix is
+ * NULL), in file order. Returns how many there are; at most max are stored in names. */
 size_t config_sections(const struct config *c, const char *prefix, const char **names, size_t max);
 
 #endif
