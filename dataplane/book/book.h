@@ -133,6 +133,19 @@ int book_delete(struct book_set *bs, uint64_t ref, struct book_fill *out);
 int book_replace(struct book_set *bs, uint64_t old_ref, uint64_t new_ref, int64_t price,
 		 int64_t qty, struct book_fill *out);
 
+/*
+ * Cache hints for a caller that can see messages ahead (a burst, a file). Neither changes the
+ * book or fails, whatever the arguments. An operation is prepared in stages 0 to 3, some messages
+ * apart, each reading only what the one before loaded. For an execute, cancel, delete or the old
+ * reference of a replace (book_prefetch_ref): the reference map slot, the order, its queue
+ * neighbours and level, then the level's ladder slot when the order is its last. For an add
+ * (book_prefetch_add): the reference map and ladder slots, the level, the level's last order
+ * (stage 3: nothing). A replace's new reference needs only book_prefetch_ref() stage 0.
+ */
+void book_prefetch_ref(const struct book_set *bs, uint64_t ref, unsigned int stage);
+void book_prefetch_add(const struct book_set *bs, uint32_t instrument, uint64_t ref,
+		       enum book_side side, int64_t price, unsigned int stage);
+
 /* The best bid and ask of an instrument. */
 void book_bbo(const struct book_set *bs, uint32_t instrument, struct book_bbo *out);
 

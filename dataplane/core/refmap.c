@@ -13,11 +13,11 @@ int refmap_init(struct refmap *m, uint64_t max_live)
 
 	while (cap < max_live * 2)
 		cap <<= 1;
-	m->keys = core_mem_alloc(cap * sizeof(*m->keys));
-	m->vals = core_mem_alloc(cap * sizeof(*m->vals));
+	m->slots = core_mem_alloc(cap * sizeof(*m->slots));
 	m->mask = cap - 1;
 	m->cap = cap;
-	if (!m->keys || !m->vals) {
+	m->shift = 64 - (unsigned int)__builtin_ctzll(cap / REFMAP_GROUP);
+	if (!m->slots) {
 		refmap_free(m);
 		return -ENOMEM;
 	}
@@ -26,8 +26,6 @@ int refmap_init(struct refmap *m, uint64_t max_live)
 
 void refmap_free(struct refmap *m)
 {
-	core_mem_free(m->keys, m->cap * sizeof(*m->keys));
-	core_mem_free(m->vals, m->cap * sizeof(*m->vals));
-	m->keys = NULL;
-	m->vals = NULL;
+	core_mem_free(m->slots, m->cap * sizeof(*m->slots));
+	m->slots = NULL;
 }

@@ -322,15 +322,18 @@ static inline uint64_t itch_timestamp(const uint8_t *m)
 	return itch_be48(m + 5);
 }
 
-/* 0 when msg[0..len) is a whole message of a known type; else -ITCH_ERR_*. */
+/*
+ * 0 when msg[0..len) is a whole message of a known type; else -ITCH_ERR_*. The common case is one
+ * table load and one compare (an unknown type has length 0 in the table, which no non-empty
+ * message matches); the reason is worked out only on failure.
+ */
 static inline int itch_msg_check(const uint8_t *msg, size_t len)
 {
+	if (__builtin_expect(len != 0 && itch_msg_len[msg[0]] == len, 1))
+		return 0;
 	if (len == 0)
 		return -ITCH_ERR_EMPTY;
-	uint16_t want = itch_msg_len[msg[0]];
-	if (want == 0)
-		return -ITCH_ERR_UNKNOWN_TYPE;
-	return want == len ? 0 : -ITCH_ERR_BAD_LENGTH;
+	return itch_msg_len[msg[0]] == 0 ? -ITCH_ERR_UNKNOWN_TYPE : -ITCH_ERR_BAD_LENGTH;
 }
 
 /*

@@ -1,6 +1,8 @@
 /*
  * libFuzzer target: input bytes as a sequence of book operations (4 bytes each: op, ref, price,
- * quantity) on a small two-instrument book. After each step every level of the L2 view must be
+ * quantity) on a small two-instrument book. Bit 6 of the op byte spreads prices hundreds of ticks
+ * apart, beyond the price ladder (64 slots for 8 levels), so levels move to and from its overflow
+ * and the ladder re-bases. After each step every level of the L2 view must be
  * non-empty and in price order, L2 totals must equal the orders walked in L3, and the order count
  * must match. (A feed's book may be crossed, so that is not an invariant.) A mismatch aborts.
  */
@@ -34,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i + 4 <= size; i += 4) {
 		uint8_t op = data[i] % 6;
 		uint64_t ref = 1 + data[i + 1] % 48;
-		int64_t px = 1 + data[i + 2] % 16, qty = data[i + 3] % 8;
+		int64_t px = 1 + data[i + 2] % 16 * (data[i] & 64 ? 97 : 1), qty = data[i + 3] % 8;
 		uint32_t instr = data[i] >> 7;
 		switch (op) {
 		case 0:

@@ -1,7 +1,8 @@
 /*
  * Description: order book operations and their effect on L3 queues, the L2 view and the BBO;
  * refused operations leave the book unchanged; the reference map under churn; L2 against a
- * brute-force recomputation after a long random sequence; the instrument directory.
+ * brute-force recomputation after a long random sequence, near the touch and over prices wide
+ * enough to leave the price ladder and move it; the level limit; the instrument directory.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -315,6 +316,262 @@ Test(book, l2_equals_brute_force_after_a_million_random_operations, .timeout = 1
 				check_l2(bs, m, CAP, i, BOOK_ASK);
 			}
 	}
+	book_set_destroy(bs);
+}
+
+/*
+ * The price ladder of a side spans 8 slots per allowed level (at least 64) from a base kept a
+ * little better than the best price; these tests use 16 levels, so 128 slots: prices more than
+ * about 110 ticks behind the best live in the sorted overflow.
+ */
+static uint32_t depth_prices(struct book_set *bs, uint32_t instr, enum book_side side, int64_t *px,
+			     uint32_t n)
+{
+	struct book_level_view lv[64];
+	uint32_t k = book_depth(bs, instr, side, lv, n < 64 ? n : 64);
+	for (uint32_t i = 0; i < k; i++)
+		px[i] = lv[i].price;
+	return k;
+}
+
+Test(book, prices_far_behind_the_best_stay_in_price_order)
+{
+	struct book_set *bs = mk(1, 64, 16);
+	int64_t px[16];
+	struct book_bbo b;
+	cr_assert_eq(book_add(bs, 0, 1, BOOK_BID, 100000, 10), 0);
+	cr_assert_eq(book_add(bs, 0, 2, BOOK_BID, 90000, 20), 0);
+	cr_assert_eq(book_add(bs, 0, 3, BOOK_BID, 95000, 30), 0);
+	cr_assert_eq(book_add(bs, 0, 4, BOOK_BID, 99990, 40), 0);
+	cr_assert_eq(book_add(bs, 0, 5, BOOK_BID, 95000, 5), 0, "joins a far level");
+	cr_assert_eq(book_add(bs, 0, 6, BOOK_ASK, 100500, 1), 0);
+	cr_assert_eq(book_add(bs, 0, 7, BOOK_ASK, 200000, 1), 0);
+	cr_assert_eq(depth_prices(bs, 0, BOOK_BID, px, 16), 4);
+	int64_t want[] = { 100000, 99990, 95000, 90000 };
+	cr_assert_arr_eq(px, want, sizeof(want));
+	struct book_level_view lv[4];
+	book_depth(bs, 0, BOOK_BID, lv, 4);
+	cr_assert_eq(lv[2].qty, 35);
+	cr_assert_eq(lv[2].orders, 2);
+	cr_assert_eq(depth_prices(bs, 0, BOOK_ASK, px, 16), 2);
+	cr_assert_eq(px[1], 200000);
+
+	/* Emptying the near levels brings the far ones to the top. */
+	cr_assert_eq(book_delete(bs, 1, NULL), 0);
+	cr_assert_eq(book_delete(bs, 4, NULL), 0);
+	book_bbo(bs, 0, &b);
+	cr_assert_eq(b.bid_px, 95000);
+	cr_assert_eq(b.bid_qty, 35);
+	cr_assert_eq(book_delete(bs, 3, NULL), 0);
+	cr_assert_eq(book_delete(bs, 5, NULL), 0);
+	book_bbo(bs, 0, &b);
+	cr_assert_eq(b.bid_px, 90000);
+	cr_assert_eq(book_delete(bs, 6, NULL), 0);
+	book_bbo(bs, 0, &b);
+	cr_assert_eq(b.ask_px, 200000);
+	cr_assert_eq(b.ask_qty, 1);
+	cr_assert_eq(book_instrument_orders(bs, 0), 2);
+	book_set_destroy(bs);
+}
+
+Test(book, a_new_best_far_ahead_moves_the_ladder_and_back)
+{
+	struct book_set *bs = mk(1, 64, 16);
+	int64_t px[16];
+	struct book_bbo b;
+	for (uint64_t r = 1; r <= 10; r++)
+		cr_assert_eq(book_add(bs, 0, r, BOOK_ASK, 5000 + (int64_t)r * 7, (int64_t)r), 0);
+	uint64_t before = book_checksum(bs, 0);
+	/* A much better ask: the ladder moves to it and every old level leaves the ladder. */
+	cr_assert_eq(book_add(bs, 0, 99, BOOK_ASK, 10, 3), 0);
+	book_bbo(bs, 0, &b);
+	cr_assert_eq(b.ask_px, 10);
+	cr_assert_eq(depth_prices(bs, 0, BOOK_ASK, px, 16), 11);
+	cr_assert_eq(px[0], 10);
+	for (int i = 1; i <= 10; i++)
+		cr_assert_eq(px[i], 5000 + i * 7);
+	/* Gone again: the ladder comes back to the old levels, with their queues intact. */
+	cr_assert_eq(book_delete(bs, 99, NULL), 0);
+	book_bbo(bs, 0, &b);
+	cr_assert_eq(b.ask_px, 5007);
+	cr_assert_eq(b.ask_qty, 1);
+	cr_assert_eq(book_checksum(bs, 0), before);
+	/* New orders land on the same levels again. */
+	cr_assert_eq(book_add(bs, 0, 100, BOOK_ASK, 5014, 50), 0);
+	struct book_level_view lv[2];
+	cr_assert_eq(book_depth(bs, 0, BOOK_ASK, lv, 2), 2);
+	cr_assert_eq(lv[1].qty, 52);
+	cr_assert_eq(lv[1].orders, 2);
+	book_set_destroy(bs);
+}
+
+Test(book, the_ladder_follows_a_market_that_walks_away)
+{
+	struct book_set *bs = mk(2, 256, 16);
+	struct book_bbo b;
+	uint64_t ref = 1;
+	/* Bids walk down a tick at a time over many ladder widths, keeping a few levels behind;
+	 * the instrument beside them must not notice. */
+	cr_assert_eq(book_add(bs, 1, 100000, BOOK_BID, 42, 1), 0);
+	for (int64_t p = 100000; p > 90000; p -= 3) {
+		cr_assert_eq(book_add(bs, 0, ref++, BOOK_BID, p, 1), 0);
+		if (ref > 6)
+			cr_assert_eq(book_delete(bs, ref - 6, NULL), 0);
+		book_bbo(bs, 0, &b);
+		int64_t best = ref > 6 ? p + 12 : 100000;
+		cr_assert_eq(b.bid_px, best, "at %ld", p);
+	}
+	cr_assert_eq(book_instrument_orders(bs, 0), 5);
+	int64_t px[16];
+	cr_assert_eq(depth_prices(bs, 0, BOOK_BID, px, 16), 5);
+	for (int i = 1; i < 5; i++)
+		cr_assert_eq(px[i], px[i - 1] - 3);
+	book_bbo(bs, 1, &b);
+	cr_assert_eq(b.bid_px, 42);
+	book_set_destroy(bs);
+}
+
+Test(book, the_level_limit_is_refused_counted_and_changes_nothing)
+{
+	struct book_set *bs = mk(1, 64, 4);
+	for (uint64_t r = 1; r <= 4; r++)
+		cr_assert_eq(book_add(bs, 0, r, BOOK_BID, 1000 - (int64_t)r, 1), 0);
+	uint64_t before = book_checksum(bs, 0);
+	cr_assert_eq(book_add(bs, 0, 10, BOOK_BID, 998, 5), 0, "an existing level is no new level");
+	cr_assert_eq(book_delete(bs, 10, NULL), 0);
+	cr_assert_eq(book_add(bs, 0, 11, BOOK_BID, 995, 1), -ENOSPC, "near, new");
+	cr_assert_eq(book_add(bs, 0, 12, BOOK_BID, 5000, 1), -ENOSPC, "a new best far ahead");
+	cr_assert_eq(book_add(bs, 0, 13, BOOK_BID, 10, 1), -ENOSPC, "far behind");
+	cr_assert_eq(book_stats(bs)->pool_full, 3);
+	cr_assert_eq(book_checksum(bs, 0), before);
+	cr_assert_eq(book_order_count(bs), 4);
+	cr_assert_eq(book_add(bs, 0, 14, BOOK_ASK, 1001, 1), 0, "the other side has its own limit");
+	/* A replace to a fifth price cannot be placed: the order is gone, counted. */
+	cr_assert_eq(book_replace(bs, 1, 15, 900, 1, NULL), 0, "its level empties first");
+	cr_assert_eq(book_replace(bs, 2, 16, 901, 1, NULL), 0);
+	cr_assert_eq(book_add(bs, 0, 17, BOOK_BID, 902, 1), -ENOSPC);
+	cr_assert_eq(book_stats(bs)->pool_full, 4);
+	book_set_destroy(bs);
+}
+
+/*
+ * The brute-force comparison over wide prices: a mid that drifts over many ladder widths, orders
+ * up to 3000 ticks either side of it, so levels move between the ladder and the overflow, the
+ * ladder re-bases both ways and the level limit is reached. Refusals are checked against the
+ * model: an add refused for the level limit changes nothing, a refused replace removes the order.
+ */
+Test(book, l2_equals_brute_force_over_wide_drifting_prices, .timeout = 120)
+{
+	enum { CAP = 2048, INSTR = 3, LEVELS = 64 };
+	struct book_set *bs = mk(INSTR, CAP, LEVELS);
+	static struct model m[CAP];
+	uint64_t x = 0x0123456789abcdefull, next_ref = 1;
+	int64_t mid[INSTR] = { 50000, 1000000, 7000 };
+	uint64_t refused = 0;
+
+	memset(m, 0, sizeof(m));
+	for (int step = 1; step <= 300000; step++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t slot = x % CAP;
+		struct model *o = &m[slot];
+		int op = (int)((x >> 20) % 10);
+		uint32_t in = (uint32_t)((x >> 30) % INSTR);
+		mid[in] += (int64_t)((x >> 24) % 41) - 20;
+		if (mid[in] < 4000)
+			mid[in] = 4000;
+		int64_t off = (int64_t)((x >> 36) % 3000),
+			px = mid[in] + ((x >> 48) & 1 ? off : -off);
+		if (!o->ref) {
+			struct model n = { next_ref++, in, (int)((x >> 34) & 1), px,
+					   1 + (int64_t)((x >> 44) % 500) };
+			int r = book_add(bs, n.instr, n.ref, n.side, n.px, n.qty);
+			if (r == -ENOSPC) {
+				refused++;
+				continue;
+			}
+			cr_assert_eq(r, 0);
+			*o = n;
+		} else if (op < 3) {
+			int64_t q = 1 + (int64_t)((x >> 40) % (uint64_t)o->qty);
+			cr_assert_eq(book_execute(bs, o->ref, q, NULL), 0);
+			o->qty -= q;
+			if (!o->qty)
+				o->ref = 0;
+		} else if (op < 6) {
+			cr_assert_eq(book_delete(bs, o->ref, NULL), 0);
+			o->ref = 0;
+		} else {
+			uint64_t nr = next_ref++;
+			int64_t rpx = mid[o->instr] + ((x >> 48) & 1 ? off : -off);
+			int r = book_replace(bs, o->ref, nr, rpx, 7, NULL);
+			if (r == -ENOSPC) {
+				refused++;
+				o->ref = 0;
+				continue;
+			}
+			cr_assert_eq(r, 0);
+			o->ref = nr;
+			o->px = rpx;
+			o->qty = 7;
+		}
+		if (step % 2000 == 0)
+			for (uint32_t i = 0; i < INSTR; i++) {
+				check_l2(bs, m, CAP, i, BOOK_BID);
+				check_l2(bs, m, CAP, i, BOOK_ASK);
+			}
+	}
+	cr_assert_gt(refused, 0, "the level limit was reached");
+	cr_assert_eq(book_stats(bs)->pool_full, refused);
+	book_set_destroy(bs);
+}
+
+Test(book, prefetch_hints_change_nothing_whatever_their_arguments)
+{
+	struct book_set *bs = mk(2, 64, 16);
+	book_add(bs, 0, 1, BOOK_BID, 1000, 10);
+	book_add(bs, 0, 2, BOOK_BID, 1000, 20);
+	book_add(bs, 0, 3, BOOK_BID, 5, 30);
+	book_add(bs, 1, 4, BOOK_ASK, 1001, 40);
+	uint64_t c0 = book_checksum(bs, 0), c1 = book_checksum(bs, 1);
+	for (unsigned int st = 0; st < 6; st++) {
+		for (uint64_t r = 0; r < 8; r++)
+			book_prefetch_ref(bs, r, st);
+		book_prefetch_add(bs, 0, 9, BOOK_BID, 1000, st);
+		book_prefetch_add(bs, 0, 9, BOOK_BID, 999, st);
+		book_prefetch_add(bs, 0, 9, BOOK_BID, 1, st);
+		book_prefetch_add(bs, 1, 9, BOOK_ASK, INT64_MAX, st);
+		book_prefetch_add(bs, 2, 9, BOOK_ASK, 1000, st);
+		book_prefetch_add(bs, 0, 9, (enum book_side)7, 1000, st);
+		book_prefetch_add(bs, 0, 9, BOOK_BID, -5, st);
+	}
+	cr_assert_eq(book_checksum(bs, 0), c0);
+	cr_assert_eq(book_checksum(bs, 1), c1);
+	cr_assert_eq(book_order_count(bs), 4);
+	book_set_destroy(bs);
+}
+
+Test(book, extreme_prices_are_ordered)
+{
+	struct book_set *bs = mk(1, 64, 16);
+	int64_t px[4];
+	cr_assert_eq(book_add(bs, 0, 1, BOOK_BID, INT64_MAX, 1), 0);
+	cr_assert_eq(book_add(bs, 0, 2, BOOK_BID, 1, 1), 0);
+	cr_assert_eq(book_add(bs, 0, 3, BOOK_BID, INT64_MAX - 1, 1), 0);
+	cr_assert_eq(book_add(bs, 0, 4, BOOK_ASK, 1, 1), 0);
+	cr_assert_eq(book_add(bs, 0, 5, BOOK_ASK, INT64_MAX, 1), 0);
+	cr_assert_eq(depth_prices(bs, 0, BOOK_BID, px, 4), 3);
+	cr_assert_eq(px[0], INT64_MAX);
+	cr_assert_eq(px[1], INT64_MAX - 1);
+	cr_assert_eq(px[2], 1);
+	cr_assert_eq(depth_prices(bs, 0, BOOK_ASK, px, 4), 2);
+	cr_assert_eq(px[0], 1);
+	cr_assert_eq(px[1], INT64_MAX);
+	cr_assert_eq(book_delete(bs, 1, NULL), 0);
+	cr_assert_eq(book_delete(bs, 3, NULL), 0);
+	cr_assert_eq(depth_prices(bs, 0, BOOK_BID, px, 4), 1);
+	cr_assert_eq(px[0], 1);
 	book_set_destroy(bs);
 }
 
