@@ -4,7 +4,7 @@
  *   [itch]    line_a, line_b, interface, ttl, request_port, request_ip, heartbeat_ms, flush_us,
  *             max_packet, retain
  *   [ouch]    listen, heartbeat_ms, timeout_ms
- *   [session.<user>]     password, firm, disconnect_after
+ *   [session.<user>]     password, firm, disconnect_after, cancel_on_disconnect
  *   [instrument.<SYMBOL>] price, tick, round_lot, flow (background flow trades it: true)
  *   [flow]    mode (off|synthetic|replay), rate, spread_ticks, depth_levels, cross_pct,
  *             cancel_pct, max_qty, max_resting, replay_file, replay_rate
@@ -31,7 +31,8 @@ static const char *const itch_keys[] = {
 	"flush_us", "max_packet", "retain",    NULL
 };
 static const char *const ouch_keys[] = { "listen", "heartbeat_ms", "timeout_ms", NULL };
-static const char *const session_keys[] = { "password", "firm", "disconnect_after", NULL };
+static const char *const session_keys[] = { "password", "firm", "disconnect_after",
+					    "cancel_on_disconnect", NULL };
 static const char *const instrument_keys[] = { "price", "tick", "round_lot", "flow", NULL };
 static const char *const flow_keys[] = { "mode",	 "rate",	"spread_ticks",
 					 "depth_levels", "cross_pct",	"cancel_pct",
@@ -238,7 +239,8 @@ static int parse_sessions(struct ctx *x, struct exsim_cfg *cfg)
 		    text_field(x, secs[i], "firm", s->firm, OUCH_FIRM_LEN, false))
 			return -1;
 		if (config_u64(x->c, secs[i], "disconnect_after", 0, UINT64_MAX,
-			       &s->disconnect_after))
+			       &s->disconnect_after) ||
+		    config_bool(x->c, secs[i], "cancel_on_disconnect", &s->cancel_on_disconnect))
 			return cfg_fail(x);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->sessions[j].user, s->user) == 0) {

@@ -54,6 +54,7 @@ struct exsim_session_cfg {
 	char pass[SOUP_PASS_LEN + 1];
 	char firm[OUCH_FIRM_LEN + 1];
 	uint64_t disconnect_after; /* fault: drop the connection after N sequenced messages; 0: off */
+	bool cancel_on_disconnect; /* the venue cancels the session's open orders when it drops */
 };
 
 enum exsim_flow_mode {
@@ -283,6 +284,8 @@ void exsim_venue_end(struct exsim *x);
 int exsim_venue_halt(struct exsim *x, const char *symbol, bool halt);
 /* Breaks a trade: OUCH Broken Trade to each session side. Returns 0 or -ENOENT. */
 int exsim_venue_break(struct exsim *x, uint64_t match_no);
+/* Cancels every open order of a session (cancel on disconnect). Returns how many. */
+uint32_t exsim_venue_cancel_session(struct exsim *x, int sess);
 /* Instrument index of a symbol or -1. */
 int exsim_instrument_find(const struct exsim *x, const char *symbol);
 

@@ -132,6 +132,10 @@ static void close_now(struct exsim *x, int i)
 		x->sess[c->sess].conn = -1;
 		exsim_record(x, c->sess, "DISCONNECT", NULL, UINT32_MAX, 0, 0, 0, 0, 0, c->closing,
 			     0);
+		/* What this cancels is sequenced into the session's stream: a client that logs in
+		 * again sees every Canceled in the replay. */
+		if (x->sess[c->sess].cfg.cancel_on_disconnect)
+			exsim_venue_cancel_session(x, c->sess);
 	}
 	epoll_ctl(x->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);

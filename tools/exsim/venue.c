@@ -507,9 +507,14 @@ static void on_event(void *ctx, const struct match_event *ev)
 		o->price = ev->price;
 		o->leaves = ev->qty;
 		if (o->sess >= 0) {
+			char why[8 + OUCH_TOKEN_LEN], prev[OUCH_TOKEN_LEN + 1];
+
 			ouch_replaced(x, o);
-			record_order(x, o, "REPLACED", ev->price, ev->qty, 0,
-				     ev->kept_priority ? "kept" : "moved", ev->new_id);
+			token_text(prev, x->replace_prev);
+			/* The previous token rides in the reason column, so a reader can close it. */
+			snprintf(why, sizeof(why), "%s:%s", ev->kept_priority ? "kept" : "moved",
+				 prev);
+			record_order(x, o, "REPLACED", ev->price, ev->qty, 0, why, ev->new_id);
 		}
 		break;
 	}
@@ -876,6 +881,19 @@ void exsim_venue_end(struct exsim *x)
 	for (uint32_t s = 0; s < x->cfg->nsessions; s++)
 		ouch_system(x, (int)s, 'E');
 	exsim_pub_end(&x->pub, x->now_ns);
+}
+
+uint32_t exsim_venue_cancel_session(struct exsim *x, int sess)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < x->max_orders; i++) {
+		struct exsim_order *o = &x->ord[i];
+		if (o->live && o->sess == sess && o->engine_id &&
+		    match_cancel(x->eng, o->engine_id, 0) == 0)
+			n++;
+	}
+	return n;
 }
 
 int exsim_venue_halt(struct exsim *x, const char *symbol, bool halt)

@@ -7,10 +7,11 @@
  */
 #include "exsim_test.h"
 
-#define SESSIONS                                                \
-	"[session.alice]\npassword = wonderland\nfirm = ALIC\n" \
-	"[session.bob]\npassword = builder123\nfirm = BOBF\n"   \
-	"[session.carol]\npassword = carolpass\nfirm = ALIC\ndisconnect_after = 3\n"
+#define SESSIONS                                                                     \
+	"[session.alice]\npassword = wonderland\nfirm = ALIC\n"                      \
+	"[session.bob]\npassword = builder123\nfirm = BOBF\n"                        \
+	"[session.carol]\npassword = carolpass\nfirm = ALIC\ndisconnect_after = 3\n" \
+	"[session.dave]\npassword = davepass\nfirm = DAVE\ncancel_on_disconnect = true\n"
 
 static struct venue v;
 
@@ -352,6 +353,36 @@ Test(exsim_ouch, disconnect_fault_then_replay_loses_nothing)
 	token_is(((struct ouch_accepted *)m)->token, "K3");
 	client_close(&c);
 	cr_assert(strstr(venue_control(&v, "stats"), "\"fault_disconnects\":1,"));
+}
+
+Test(exsim_ouch, cancel_on_disconnect)
+{
+	struct client d;
+	uint8_t m[256];
+	uint64_t next;
+
+	login_start(&d, "dave", "davepass");
+	enter_order(&d, "V1", 'B', 100, "MSFT", 2900000, OUCH_TIF_MARKET_HOURS, 0, 'Y');
+	enter_order(&d, "V2", 'S', 200, "MSFT", 3100000, OUCH_TIF_MARKET_HOURS, 0, 'Y');
+	client_ouch(&d, m, 2000);
+	client_ouch(&d, m, 2000);
+	cr_assert_str_eq(venue_control(&v, "bbo MSFT"),
+			 "ok bid=2900000 bid_qty=100 ask=3100000 ask_qty=200");
+	client_close(&d);
+	/* The venue pulls both orders when the connection drops ... */
+	for (int i = 0;
+	     i < 100 && strcmp(venue_control(&v, "bbo MSFT"), "ok bid=0 bid_qty=0 ask=0 ask_qty=0");
+	     i++)
+		usleep(10000);
+	cr_assert_str_eq(venue_control(&v, "bbo MSFT"), "ok bid=0 bid_qty=0 ask=0 ask_qty=0");
+	/* ... and the Canceled messages wait in the session's stream for the next login. */
+	cr_assert_eq(client_login(&d, v.ouch_port, "dave", "davepass", 4, &next),
+		     SOUP_LOGIN_ACCEPTED);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(client_ouch(&d, m, 2000), sizeof(struct ouch_canceled));
+		cr_assert_eq(((struct ouch_canceled *)m)->reason, 'U');
+	}
+	client_close(&d);
 }
 
 Test(exsim_ouch, records_every_order_event)
