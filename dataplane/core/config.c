@@ -427,3 +427,20 @@ size_t config_sections(const struct config *c, const char *prefix, const char **
 	}
 	return found;
 }
+
+size_t config_entries(const struct config *c, const char *section, const char **keys,
+		      const char **values, size_t max)
+{
+	size_t found = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (strcmp(c->entries[i].section, section) != 0)
+			continue;
+		if (found < max) {
+			keys[found] = c->entries[i].key;
+			values[found] = c->entries[i].value;
+		}
+		found++;
+	}
+	return found;
+}

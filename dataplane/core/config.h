@@ -64,4 +64,9 @@ int config_check_keys(struct config *c, const char *section, const char *const *
  * NULL), in file order. Returns how many there are; at most max are stored in names. */
 size_t config_sections(const struct config *c, const char *prefix, const char **names, size_t max);
 
+/* The keys and values of one section, in file order (for free-form sections such as a
+ * strategy's parameters). Returns how many there are; at most max are stored. */
+size_t config_entries(const struct config *c, const char *section, const char **keys,
+		      const char **values, size_t max);
+
 #endif

@@ -110,6 +110,9 @@ struct shm_stats *shm_stats_create(const char *instance, uint32_t nworkers, char
 		s->workers[w].id = w;
 		s->workers[w].core = -1;
 		s->workers[w].burst_cycles.min = UINT64_MAX;
+		s->workers[w].t2t_cycles.min = UINT64_MAX;
+		s->workers[w].feed_cycles.min = UINT64_MAX;
+		s->workers[w].strategy_cycles.min = UINT64_MAX;
 		s->workers[w].state = SHM_STATS_STARTING;
 	}
 	atomic_store_explicit((_Atomic uint32_t *)&s->hdr.magic, SHM_STATS_MAGIC,
@@ -228,6 +231,16 @@ static uint64_t to_ns(uint64_t cycles, uint64_t hz)
 }
 
 /* Writes s as a JSON string body, escaping what JSON requires (names come from config). */
+/* ,"name":{"count":..,"p50":..,"p99":..,"p999":..,"max":..} in ns. */
+static void json_hist(FILE *out, const char *name, const struct hist *hg, uint64_t hz)
+{
+	fprintf(out, ",\"%s\":{\"count\":%lu,\"p50\":%lu,\"p99\":%lu,\"p999\":%lu,\"max\":%lu}",
+		name, (unsigned long)hg->count, (unsigned long)to_ns(hist_percentile(hg, 0.5), hz),
+		(unsigned long)to_ns(hist_percentile(hg, 0.99), hz),
+		(unsigned long)to_ns(hist_percentile(hg, 0.999), hz),
+		(unsigned long)to_ns(hg->count ? hg->max : 0, hz));
+}
+
 static void json_str(FILE *out, const char *s, size_t max)
 {
 	fputc('"', out);
@@ -280,15 +293,17 @@ int shm_stats_json(const struct shm_stats *s, FILE *out)
 			w->heartbeat_tsc && now > w->heartbeat_tsc
 				? (unsigned long)to_ns(now - w->heartbeat_tsc, h->tsc_hz)
 				: 0ul);
+		json_hist(out, "burst_ns", &w->burst_cycles, h->tsc_hz);
 		fprintf(out,
-			",\"burst_ns\":{\"count\":%lu,\"p50\":%lu,\"p99\":%lu,\"p999\":%lu,"
-			"\"max\":%lu}}",
-			(unsigned long)w->burst_cycles.count,
-			(unsigned long)to_ns(hist_percentile(&w->burst_cycles, 0.5), h->tsc_hz),
-			(unsigned long)to_ns(hist_percentile(&w->burst_cycles, 0.99), h->tsc_hz),
-			(unsigned long)to_ns(hist_percentile(&w->burst_cycles, 0.999), h->tsc_hz),
-			(unsigned long)to_ns(w->burst_cycles.count ? w->burst_cycles.max : 0,
-					     h->tsc_hz));
+			",\"trading\":{\"orders_sent\":%lu,\"fills\":%lu,\"risk_rejects\":%lu,"
+			"\"venue_rejects\":%lu,\"md_events\":%lu",
+			(unsigned long)w->orders_sent, (unsigned long)w->fills,
+			(unsigned long)w->risk_rejects, (unsigned long)w->venue_rejects,
+			(unsigned long)w->md_events);
+		json_hist(out, "tick_to_trade_ns", &w->t2t_cycles, h->tsc_hz);
+		json_hist(out, "feed_burst_ns", &w->feed_cycles, h->tsc_hz);
+		json_hist(out, "strategy_ns", &w->strategy_cycles, h->tsc_hz);
+		fprintf(out, "}}");
 	}
 	fprintf(out, "]}\n");
 	free(w);

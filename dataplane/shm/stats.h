@@ -17,7 +17,7 @@
 
 #define SHM_STATS_MAGIC 0x54535354u /* "TSST" */
 /* Bump on any change to the layout below; readers refuse other versions. */
-#define SHM_STATS_ABI_VERSION 1u
+#define SHM_STATS_ABI_VERSION 2u
 #define SHM_STATS_MAX_WORKERS 16
 #define SHM_STATS_MAX_DROPS 8 /* drop reasons the region has room for */
 #define SHM_STATS_NAME_LEN 32 /* instance and driver names, NUL included */
@@ -50,14 +50,25 @@ struct shm_stats_worker {
 	uint32_t id;
 	/* Cycles from the end of rx_burst to the end of release, per busy burst. */
 	_Alignas(64) struct hist burst_cycles;
-	/* --- feed block: written by the "feed" handler (dataplane/worker/feed_handler.c) every
-	 * tick, zero for other handlers. It sits in what was the block's tail padding, so the
-	 * size and SHM_STATS_ABI_VERSION are unchanged; the worker asserts it still fits. --- */
+	/* --- feed block: written by the "feed" and "trading" handlers
+	 * (dataplane/worker/feed_handler.c) every tick, zero for other handlers. --- */
 	uint64_t feed_messages; /* ITCH messages the MoldUDP64 sessions delivered */
 	uint64_t feed_lost_msgs; /* messages declared lost (no line or re-request filled them) */
 	uint64_t feed_errors; /* malformed packets, bad ITCH messages, book refusals */
 	uint32_t feed_gaps_lost; /* gap episodes declared lost */
 	uint32_t feed_stale; /* feeds whose books are stale after a loss */
+	/* --- trading block (ABI 2): written by the "trading" handler, zero for others --- */
+	_Alignas(64) uint64_t orders_sent; /* passed risk and went to a venue session */
+	uint64_t fills;
+	uint64_t risk_rejects;
+	uint64_t venue_rejects;
+	uint64_t md_events;
+	/* Tick to trade: cycles from the packet's RX TSC to the venue session's submit. */
+	_Alignas(64) struct hist t2t_cycles;
+	/* Stages: per busy burst, decode + book (strategies excluded); per market data event,
+	 * strategies with the risk checks, OMS and OUCH encoding of what they send. */
+	_Alignas(64) struct hist feed_cycles;
+	_Alignas(64) struct hist strategy_cycles;
 };
 
 struct shm_stats_header {

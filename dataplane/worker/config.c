@@ -17,12 +17,12 @@ static const char *const driver_keys[] = { "kind", "interface", "dpdk_args", "qu
 					   "bufs", "buf_size",	"zero_copy", NULL };
 static const char *const feed_keys[] = { "group",	    "port",	  "b_group",	"b_port",
 					 "max_instruments", "max_orders", "max_levels", NULL };
-static const char *const worker_keys[] = { "core",	   "queue",	   "idle",
-					   "command_poll", "tx_flush_us",  "handler",
-					   "dump_file",	   "decoded_file", NULL };
+static const char *const worker_keys[] = { "core",	  "queue",   "idle",	  "command_poll",
+					   "tx_flush_us", "handler", "dump_file", "decoded_file",
+					   "report_file", NULL };
 static const char *const level_names[] = { "err", "warn", "notice", "info", "debug" };
 static const char *const idle_names[] = { "spin", "backoff" };
-static const char *const handler_names[] = { "count", "dump", "feed" };
+static const char *const handler_names[] = { "count", "dump", "feed", "trading" };
 
 #define NAMES(a) (a), (sizeof(a) / sizeof((a)[0]))
 
@@ -259,7 +259,8 @@ static int parse_worker(struct config *c, const char *name, const char *sec, uin
 	    config_u64(c, sec, "tx_flush_us", 1, 10000000, &flush) ||
 	    config_enum(c, sec, "handler", NAMES(handler_names), &handler) ||
 	    config_str(c, sec, "dump_file", &w->dump_file) ||
-	    config_str(c, sec, "decoded_file", &w->decoded_file))
+	    config_str(c, sec, "decoded_file", &w->decoded_file) ||
+	    config_str(c, sec, "report_file", &w->report_file))
 		return cfg_fail(c, err, errlen, -EINVAL);
 	w->core = (int)core;
 	w->queue = (uint16_t)queue;
@@ -272,8 +273,15 @@ static int parse_worker(struct config *c, const char *name, const char *sec, uin
 			 sec);
 		return -ENOENT;
 	}
-	if (w->decoded_file && w->handler != WORKER_HANDLER_FEED) {
-		snprintf(err, errlen, "%s: [%s] decoded_file: only with handler = feed", name, sec);
+	if (w->decoded_file && w->handler != WORKER_HANDLER_FEED &&
+	    w->handler != WORKER_HANDLER_TRADING) {
+		snprintf(err, errlen, "%s: [%s] decoded_file: only with handler = feed or trading",
+			 name, sec);
+		return -EINVAL;
+	}
+	if (w->report_file && w->handler != WORKER_HANDLER_TRADING) {
+		snprintf(err, errlen, "%s: [%s] report_file: only with handler = trading", name,
+			 sec);
 		return -EINVAL;
 	}
 	if (w->decoded_file && !w->decoded_file[0]) {

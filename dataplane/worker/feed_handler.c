@@ -16,12 +16,6 @@
 #include "mold.h"
 #include "worker.h"
 
-/* The feed block must stay inside the per-worker block's old tail padding (stats.h): the block
- * ends where the burst histogram ended, rounded up to its 64-byte alignment. */
-#define STATS_BLOCK_END (offsetof(struct shm_stats_worker, burst_cycles) + sizeof(struct hist))
-_Static_assert(sizeof(struct shm_stats_worker) == (STATS_BLOCK_END + 63) / 64 * 64,
-	       "the feed block outgrew the stats block's padding: that is an ABI change");
-
 #define NO_FEED UINT8_MAX
 /* "<seq> " with a 20-digit sequence, the hex of the largest message a block can hold, '\n'. */
 #define DECODED_LINE_MAX (21 + 2 * 65535 + 1)
@@ -31,6 +25,7 @@ struct wf_feed {
 	struct feed *feed;
 	struct worker_feed *owner;
 	const char *name;
+	uint16_t index;
 	bool stale; /* a gap was declared lost: the books are not to be trusted */
 };
 
@@ -40,6 +35,8 @@ struct worker_feed {
 	uint8_t flow_line[DRIVER_MAX_FLOWS]; /* enum mold_line by flow */
 	uint16_t nfeeds;
 	uint64_t unknown_flow; /* packets on a flow no feed owns */
+	worker_md_fn on_md; /* market data events for a trading handler, or NULL */
+	void *md_ctx;
 	FILE *decoded;
 	struct shm_stats_worker *st;
 	struct wf_feed feeds[DRIVER_MAX_FLOWS];
@@ -198,6 +195,7 @@ struct worker_feed *worker_feed_create(const struct worker_config *cfg, uint16_t
 
 		f->owner = wf;
 		f->name = fc->name;
+		f->index = i;
 		f->feed = feed_create(&bc, NULL, NULL);
 		if (!f->feed) {
 			snprintf(err, errlen,
@@ -238,6 +236,31 @@ fail:
 		feed_destroy(wf->feeds[wf->nfeeds].feed);
 	worker_feed_destroy(wf);
 	return NULL;
+}
+
+static void forward_md(void *ctx, const struct md_event *ev)
+{
+	struct wf_feed *f = ctx;
+
+	f->owner->on_md(f->owner->md_ctx, f->index, ev);
+}
+
+void worker_feed_set_md(struct worker_feed *wf, worker_md_fn fn, void *ctx)
+{
+	wf->on_md = fn;
+	wf->md_ctx = ctx;
+	for (uint16_t i = 0; i < wf->nfeeds; i++) {
+		wf->feeds[i].feed->on_md = fn ? forward_md : NULL;
+		wf->feeds[i].feed->ctx = &wf->feeds[i];
+	}
+}
+
+int worker_feed_find(const struct worker_feed *wf, const char *name)
+{
+	for (uint16_t i = 0; i < wf->nfeeds; i++)
+		if (strcmp(wf->feeds[i].name, name) == 0)
+			return i;
+	return -1;
 }
 
 void worker_feed_handler(struct worker_feed *wf, struct worker_handler *h)

@@ -41,6 +41,7 @@ enum worker_handler_kind {
 	WORKER_HANDLER_COUNT,
 	WORKER_HANDLER_DUMP,
 	WORKER_HANDLER_FEED,
+	WORKER_HANDLER_TRADING, /* feed + strategies + risk + OMS + venue sessions (trading.h) */
 };
 
 /* What a worker does with its traffic. Callbacks run on the worker's core, on the hot path. */
@@ -93,6 +94,7 @@ struct worker_cfg {
 	enum worker_handler_kind handler;
 	const char *dump_file; /* handler dump: where */
 	const char *decoded_file; /* handler feed, tests: delivered messages and book checksums */
+	const char *report_file; /* handler trading, tests: fills as they happen, positions at stop */
 };
 
 /* The whole dataplane configuration. Strings point into the struct config it was parsed from. */
@@ -232,6 +234,15 @@ struct worker_feed *worker_feed_create(const struct worker_config *cfg, uint16_t
 
 /* Fills h to run wf. */
 void worker_feed_handler(struct worker_feed *wf, struct worker_handler *h);
+
+/* Market data events of every feed go to fn (with the feed's index) as books change: the
+ * trading handler's entry point. NULL stops them. */
+struct md_event;
+typedef void (*worker_md_fn)(void *ctx, uint16_t feed, const struct md_event *ev);
+void worker_feed_set_md(struct worker_feed *wf, worker_md_fn fn, void *ctx);
+
+/* The index of the feed named name, or -1. */
+int worker_feed_find(const struct worker_feed *wf, const char *name);
 
 /*
  * After the worker stopped: publishes the final counters and, with a decoded file, writes the

@@ -114,7 +114,7 @@ stats >"$work/stats.json" || fail "--stats failed while running"
 python3 - "$work/stats.json" "$want_bytes" "$inst" <<'PY' || fail "stats JSON: $(cat "$work/stats.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["instance"] == sys.argv[3] and d["driver"] == "uring" and d["abi_version"] == 1, d
+assert d["instance"] == sys.argv[3] and d["driver"] == "uring" and d["abi_version"] == 2, d
 w = d["workers"][0]
 assert w["packets"] == 1000, w["packets"]
 assert w["bytes"] == int(sys.argv[2]), (w["bytes"], sys.argv[2])

@@ -105,7 +105,7 @@ Test(stats, attach_rejects_another_abi_version)
 	cr_assert_not_null(w, "%s", err);
 	w->hdr.abi_version = 99;
 	cr_assert_null(shm_stats_attach(inst, err, sizeof(err)));
-	cr_assert(strstr(err, "ABI version 99, this reader understands version 1") != NULL, "%s",
+	cr_assert(strstr(err, "ABI version 99, this reader understands version 2") != NULL, "%s",
 		  err);
 	cr_assert_eq(shm_stats_check(w, w->hdr.size, err, sizeof(err)), -EPROTONOSUPPORT);
 	shm_stats_destroy(w);

@@ -264,9 +264,13 @@ Test(worker_config, decoded_file_needs_handler_feed_and_a_path)
 	cr_assert_eq(parse(BASE WORKER
 			   "handler = dump\ndump_file = /tmp/x\ndecoded_file = /tmp/y\n"),
 		     -EINVAL);
-	cr_assert_str_eq(err, "t.conf: [worker.0] decoded_file: only with handler = feed");
+	cr_assert_str_eq(err,
+			 "t.conf: [worker.0] decoded_file: only with handler = feed or trading");
 	cr_assert_eq(parse(BASE WORKER "handler = feed\ndecoded_file =\n"), -EINVAL);
 	cr_assert_str_eq(err, "t.conf: [worker.0] decoded_file: empty path");
+	cr_assert_eq(parse(BASE WORKER "handler = feed\nreport_file = /tmp/r\n"), -EINVAL);
+	cr_assert_str_eq(err, "t.conf: [worker.0] report_file: only with handler = trading");
+	cr_assert_eq(parse(BASE WORKER "handler = trading\nreport_file = /tmp/r\n"), 0, "%s", err);
 }
 
 Test(worker_config, request_server_is_not_a_key_yet)
