@@ -1,0 +1,165 @@
+/*
+ * The control plane's PostgreSQL side: versioned schema migrations and the persister that copies
+ * every worker's journal into the database exactly once. Migrations are SQL files
+ * (migrations/NNN_name.sql, built into the binary or read from a directory), each applied in its
+ * own transaction and recorded in schema_migrations with a SHA-256 of its text, so an applied
+ * migration that was edited afterwards is refused instead of silently diverging. The persister
+ * loads journal records with COPY in batches and moves the worker's row in journal_checkpoints in
+ * the same transaction, so whatever dies (the persister, PostgreSQL, the dataplane) it resumes at
+ * the first record not committed: nothing lost, nothing twice. libpq only.
+ */
+#ifndef TRADSYS_DB_H
+#define TRADSYS_DB_H
+
+#include <libpq-fe.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "journal.h"
+
+/* ---- migrations ---- */
+
+struct db_migration {
+	int version; /* NNN of NNN_name.sql, >= 1 */
+	char name[64]; /* the file name without ".sql" */
+	const char *sql;
+	size_t len;
+	char checksum[65]; /* SHA-256 of sql, lowercase hex */
+};
+
+/* A set of migrations in version order. */
+struct db_migrations {
+	struct db_migration *m;
+	size_t n;
+	char *storage; /* file contents read by db_migrations_load_dir */
+};
+
+/* Fills set with the migrations built into this binary (nothing to free but set->m). Returns 0
+ * or -ENOMEM. */
+int db_migrations_builtin(struct db_migrations *set, char *err, size_t errlen);
+
+/*
+ * Reads every NNN_name.sql in dir, in version order. Returns 0, or -errno with a message in err:
+ * unreadable dir or file, a .sql file whose name is not NNN_name.sql (-EINVAL), or two files with
+ * the same version (-EEXIST).
+ */
+int db_migrations_load_dir(struct db_migrations *set, const char *dir, char *err, size_t errlen);
+
+void db_migrations_free(struct db_migrations *set);
+
+/* SHA-256 of len bytes at sql as 64 lowercase hex digits and a NUL into out. */
+void db_migration_checksum(const char *sql, size_t len, char out[65]);
+
+/*
+ * Brings the database on conn up to date: takes an advisory lock (one migrator at a time),
+ * creates schema_migrations if absent, checks every applied migration against set (same version,
+ * name and checksum), then applies the missing ones in order, each with its schema_migrations row
+ * in one transaction. Returns how many were applied (0: up to date), or -errno with err naming the
+ * migration and PostgreSQL's message (with the line of the failing statement): -EINVAL for an
+ * edited applied migration, -EPROTO for an applied version this build does not know, -EIO for a
+ * failed statement.
+ */
+int db_migrate(PGconn *conn, const struct db_migrations *set, FILE *log, char *err, size_t errlen);
+
+/* ---- journal records as COPY rows ---- */
+
+/* The tables the persister loads, in the order their COPYs run. */
+enum db_table {
+	DB_ORDER_EVENTS,
+	DB_FILLS,
+	DB_RISK_EVENTS,
+	DB_SESSION_EVENTS,
+	DB_COMMAND_RESULTS,
+	DB_JOURNAL_UNKNOWN, /* records of a type this build does not know, kept raw */
+	DB_NTABLES,
+};
+
+/* A growing text buffer of COPY rows. */
+struct db_buf {
+	char *p;
+	size_t len, cap;
+	uint64_t rows;
+};
+
+struct db_rows {
+	struct db_buf t[DB_NTABLES];
+};
+
+/* The "COPY table (columns) FROM STDIN" statement of t. */
+const char *db_rows_copy_sql(enum db_table t);
+
+/*
+ * Appends the rows record r of (instance, worker) makes in COPY text format: an order event also
+ * makes a fill row when it is a fill. Text from the journal is reduced to printable ASCII and
+ * escaped, so no record can break the COPY stream. Returns 0 or -ENOMEM.
+ */
+int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
+		const struct shm_journal_record *r);
+
+/* Empties every buffer (keeping the memory). */
+void db_rows_reset(struct db_rows *rows);
+
+void db_rows_free(struct db_rows *rows);
+
+/* ---- the persister ---- */
+
+struct db_persist_opts {
+	const char *conninfo; /* a libpq URL or key=value string */
+	const char *journal_dir;
+	const char *instance;
+	uint32_t batch; /* records per worker per transaction; 0: 8192 */
+	uint32_t idle_us; /* sleep when no worker had records; 0: 2000 */
+	bool no_orders; /* skip the orders upsert (the events are still loaded) */
+	FILE *log; /* progress and errors; NULL: stderr */
+};
+
+struct db_persist_stats {
+	uint64_t records; /* committed since start */
+	uint64_t transactions;
+	uint64_t reconnects;
+	uint64_t errors;
+};
+
+struct db_persister;
+
+/* Makes a persister (no connection yet). Returns it, or NULL with err (bad options, memory). */
+struct db_persister *db_persister_new(const struct db_persist_opts *o, char *err, size_t errlen);
+
+/*
+ * One pass: connects if needed (and then loads each worker's checkpoint and positions its reader
+ * after it), finds new workers' journals, reads up to batch records per worker and commits them
+ * with the checkpoints in one transaction. Returns the records committed (0: nothing new), or
+ * -errno with db_persister_error(): -ECONNRESET / -EAGAIN for a connection or transient server
+ * failure (call again: it reconnects and resumes from the committed checkpoints), anything else
+ * (-EBADMSG a corrupt journal, -EPROTO a file of another ABI, -EIO a statement the schema refused)
+ * is permanent.
+ */
+int db_persister_step(struct db_persister *p);
+
+/*
+ * Steps until *stop (sleeping idle_us when idle), reconnecting with a backoff from 50 ms to 2 s
+ * after transient failures. Returns 0 once stopped, or the permanent error of a step.
+ */
+int db_persister_run(struct db_persister *p, const atomic_bool *stop);
+
+/* Records behind the journal ends, committed counts and the like. */
+void db_persister_stats(const struct db_persister *p, struct db_persist_stats *out);
+
+const char *db_persister_error(const struct db_persister *p);
+
+/* Closes the connection and the readers. NULL: no-op. */
+void db_persister_free(struct db_persister *p);
+
+/* ---- subcommands of tradsys-controlplane ---- */
+
+/* `migrate --database URL [--migrations DIR]`. Returns the process exit status. */
+int db_cmd_migrate(int argc, char **argv);
+
+/* `persist --database URL --journal-dir DIR --instance NAME [--batch N]` until SIGTERM/SIGINT.
+ * Returns the process exit status (0 after a signal, 1 on a permanent error, 2 on bad usage). */
+int db_cmd_persist(int argc, char **argv);
+
+#endif

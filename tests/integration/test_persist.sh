@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Description: the persister copies journals into PostgreSQL exactly once through crashes. A
+# writer appends N records (default 200000) over two workers' journals while the persister is
+# killed with SIGKILL at random moments and restarted, the writer itself is killed once and
+# resumes its journals, and the PostgreSQL server is stopped with `pg_ctl stop -m immediate`
+# mid-stream and started again (the persister reconnects, or exits and is restarted). At the end
+# the database holds exactly the journal: every record's (worker, seq, type, id, quantity) equal,
+# fills equal, counts and sums of seq and qty equal, orders' cumulative quantity equal to the fills,
+# and a SIGTERM stops the persister with status 0.
+# Usage: pg-test test_persist.sh TRADSYS_CONTROLPLANE JOURNAL_GEN [N]   (exit 0 pass, 1 fail, 77 skip)
+set -euo pipefail
+cp=$1 gen=$2 total=${3:-200000}
+if [ -z "${TRADSYS_TEST_DATABASE:-}" ]; then
+	echo "SKIP: run under tests/scripts/pg-test"
+	exit 77
+fi
+db=$TRADSYS_TEST_DATABASE
+work=$(mktemp -d /tmp/tradsys-persist-test-XXXXXX)
+jdir=$work/journal
+mkdir "$jdir"
+inst="pt$$"
+ppid= wpid=
+cleanup() {
+	for p in $ppid $wpid; do
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	[ -f "$work/persist.log" ] && tail -n 30 "$work/persist.log" | sed 's/^/  persister: /'
+	exit 1
+}
+sql() { psql -X -Atq -v ON_ERROR_STOP=1 -c "$1"; }
+
+"$cp" migrate --database "$db" >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log"; fail "migrate"; }
+
+start_persister() {
+	"$cp" persist --database "$db" --journal-dir "$jdir" --instance "$inst" --batch 2000 \
+		>>"$work/persist.log" 2>&1 &
+	ppid=$!
+}
+start_writer() {
+	"$gen" write "$jdir" "$inst" 2 "$total" 25000 5000 >>"$work/writer.log" 2>&1 &
+	wpid=$!
+}
+# Restarts the persister if it exited on its own (allowed after the server went away).
+revive() {
+	if ! kill -0 "$ppid" 2>/dev/null; then
+		local rc=0
+		wait "$ppid" || rc=$?
+		echo "persister exited with $rc; restarting"
+		restarts=$((restarts + 1))
+		start_persister
+	fi
+}
+pause() { sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.3 + r / 32767 * 0.9 }')"; }
+
+restarts=0 kills=0
+start_writer
+start_persister
+for round in 1 2 3 4 5 6 7; do
+	pause
+	revive
+	kill -KILL "$ppid" 2>/dev/null || true
+	wait "$ppid" 2>/dev/null || true
+	kills=$((kills + 1))
+	case $round in
+	2)
+		# The dataplane side dies too: the writer resumes after its last complete record.
+		kill -KILL "$wpid" 2>/dev/null || true
+		wait "$wpid" 2>/dev/null || true
+		start_writer
+		;;
+	4)
+		# The database crashes while the persister streams into it.
+		start_persister
+		pause
+		$TRADSYS_PG_CTL stop -m immediate >/dev/null
+		sleep 1
+		$TRADSYS_PG_CTL start >/dev/null || fail "PostgreSQL did not restart"
+		;;
+	esac
+	start_persister
+done
+wait "$wpid" || fail "the writer failed: $(cat "$work/writer.log")"
+wpid=
+
+# Wait for the persister to catch up with both journals.
+for _ in $(seq 1 600); do
+	revive
+	done_rows=$(sql "SELECT coalesce(sum(last_seq), 0) FROM journal_checkpoints WHERE instance = '$inst'" 2>/dev/null || echo 0)
+	[ "$done_rows" = "$total" ] && break
+	sleep 0.2
+done
+[ "$done_rows" = "$total" ] || fail "checkpoints reached $done_rows of $total"
+kill -TERM "$ppid"
+rc=0
+wait "$ppid" || rc=$?
+ppid=
+[ "$rc" = 0 ] || fail "persister exit status $rc after SIGTERM"
+
+"$gen" dump "$jdir" "$inst" 2 >"$work/journal.txt"
+sql "COPY (SELECT worker, seq, event_type::text, order_id, qty FROM order_events WHERE instance = '$inst'
+	UNION ALL SELECT worker, seq, 'risk', order_id, qty FROM risk_events WHERE instance = '$inst'
+	UNION ALL SELECT worker, seq, 'session', in_seq, out_seq FROM session_events WHERE instance = '$inst'
+	UNION ALL SELECT worker, seq, 'command_ack', command_id, result FROM command_results WHERE instance = '$inst'
+	ORDER BY 1, 2) TO STDOUT" >"$work/db.txt"
+[ "$(wc -l <"$work/journal.txt")" = "$total" ] || fail "the journal has $(wc -l <"$work/journal.txt") records, not $total"
+cmp -s "$work/journal.txt" "$work/db.txt" ||
+	fail "database rows differ from the journal: $(diff "$work/journal.txt" "$work/db.txt" | head -n 5)"
+
+"$gen" fills "$jdir" "$inst" 2 >"$work/journal_fills.txt"
+sql "COPY (SELECT worker, seq, order_id, qty FROM fills WHERE instance = '$inst' ORDER BY 1, 2) TO STDOUT" >"$work/db_fills.txt"
+cmp -s "$work/journal_fills.txt" "$work/db_fills.txt" || fail "fills differ from the journal"
+
+# Aggregates, as the brief states them: counts, sum of seq, sum of qty, distinct keys.
+read -r jn jseq jqty < <(awk '{ n++; s += $2; q += $5 } END { printf "%.0f %.0f %.0f\n", n, s, q }' "$work/journal.txt")
+read -r dn dseq dqty dkeys < <(sql "SELECT count(*), sum(seq), sum(q), count(DISTINCT (worker, seq)) FROM (
+	SELECT worker, seq, qty AS q FROM order_events WHERE instance = '$inst'
+	UNION ALL SELECT worker, seq, qty FROM risk_events WHERE instance = '$inst'
+	UNION ALL SELECT worker, seq, out_seq FROM session_events WHERE instance = '$inst'
+	UNION ALL SELECT worker, seq, result FROM command_results WHERE instance = '$inst') x" | tr '|' ' ')
+[ "$jn $jseq $jqty" = "$dn $dseq $dqty" ] || fail "journal count/sum(seq)/sum(qty) $jn $jseq $jqty, database $dn $dseq $dqty"
+[ "$dkeys" = "$total" ] || fail "$dkeys distinct (worker, seq) in the database, expected $total"
+
+# Each order applied once: cumulative quantities equal the fills (a batch applied twice would
+# double them), and every order of the journal has its row.
+fill_qty=$(awk '{ q += $4 } END { print q + 0 }' "$work/journal_fills.txt")
+orders_j=$(awk '$3 == "new" { n++ } END { print n + 0 }' "$work/journal.txt")
+read -r cum norders < <(sql "SELECT coalesce(sum(cum_qty), 0), count(*) FROM orders WHERE instance = '$inst'" | tr '|' ' ')
+[ "$cum" = "$fill_qty" ] || fail "orders.cum_qty sums to $cum, fills to $fill_qty"
+[ "$norders" -ge "$orders_j" ] || fail "$norders orders rows for $orders_j new orders"
+bad=$(sql "SELECT count(*) FROM orders WHERE instance = '$inst' AND status = 'filled' AND (leaves <> 0 OR cum_qty <> qty)")
+[ "$bad" = 0 ] || fail "$bad filled orders with leaves or cum_qty wrong"
+
+echo "PASS: $total records over 2 workers, exact after $kills persister kills, 1 writer kill," \
+	"1 PostgreSQL crash, $restarts persister exits restarted"
