@@ -43,7 +43,9 @@ skip() {
 }
 
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces, a veth pair and XDP"
-[ -f "$sample" ] || skip "no Nasdaq sample at $sample"
+# The Nasdaq sample lives beside the repository (../shared); without it the generated day alone runs.
+days="sample gen"
+[ -f "$sample" ] || { echo "note: no Nasdaq sample at $sample: generated day only"; days=gen; }
 ip netns add "$nss" 2>/dev/null || skip "cannot create a network namespace (ip netns add failed)"
 ip netns add "$nsr" || fail "ip netns add $nsr"
 
@@ -72,8 +74,8 @@ group_b=239.77.1.2
 port=26400
 
 "$tool" gen --messages 20000 --symbols 20 --seed 7 -o "$work/gen.itch"
-cp "$sample" "$work/sample.itch"
-for day in sample gen; do
+[ -f "$sample" ] && cp "$sample" "$work/sample.itch"
+for day in $days; do
 	"$tool" pcap "$work/$day.itch" -o "$work/$day.pcap" --group "$group_a" --port "$port" \
 		2>/dev/null
 	"$tool" stats "$work/$day.itch" | grep -E '^(book |books_checksum )' >"$work/$day.books"
@@ -200,7 +202,7 @@ for _ in $(seq 100); do
 done
 
 dpdk_eal="--no-pci --no-huge -m 256 --log-level=lib.eal:error"
-for day in sample gen; do
+for day in $days; do
 	run_dp af_packet "$day" "[driver]
 kind = dpdk
 interface = ${tag}r
@@ -219,7 +221,7 @@ kind = uring
 interface = ${tag}r" 0
 done
 # Each already equals what was sent; compared with each other too, so a mismatch names drivers.
-for day in sample gen; do
+for day in $days; do
 	ran=()
 	for d in af_packet af_xdp xdp uring; do
 		[ -f "$work/$d-$day.dec" ] && [[ " $skipped " != *" $d "* ]] && ran+=("$d")
@@ -231,7 +233,7 @@ for day in sample gen; do
 done
 
 # DPDK net_pcap replays the frames themselves: only line A, no namespace.
-for day in sample gen; do
+for day in $days; do
 	frames=$(python3 -c '
 import struct, sys
 d = open(sys.argv[1], "rb").read(); o = 24; n = 0
