@@ -246,4 +246,77 @@ static inline void ouch_get_text(char *dst, const char *field, size_t n)
 	dst[n] = '\0';
 }
 
+/* ---- codec: encoders of inbound messages and one decoder of outbound messages ---- */
+
+/*
+ * The fields of an Enter Order. Text fields are C strings no longer than their wire field; a
+ * zero single-character field takes its usual default (display 'Y', capacity 'A', iso, cross and
+ * customer 'N').
+ */
+struct ouch_enter {
+	const char *token;
+	const char *stock;
+	const char *firm; /* NULL or "": spaces */
+	uint32_t shares, price, tif, min_qty;
+	char side, display, capacity, iso, cross, customer;
+};
+
+/* The fields of a Replace Order (display 'Y' and iso 'N' by default). */
+struct ouch_replace {
+	const char *existing;
+	const char *replacement;
+	uint32_t shares, price, tif, min_qty;
+	char display, iso;
+};
+
+/* The fields of a Cancel Order: shares is the new total, 0 cancels the whole order. */
+struct ouch_cancel {
+	const char *token;
+	uint32_t shares;
+};
+
+/*
+ * Encoders. Each writes one message (no SoupBinTCP header) into out and returns its size, or 0
+ * when cap is too small, a required text field is missing or empty, or a text field is longer
+ * than its wire field.
+ */
+size_t ouch_encode_enter(uint8_t *out, size_t cap, const struct ouch_enter *e);
+size_t ouch_encode_replace(uint8_t *out, size_t cap, const struct ouch_replace *r);
+size_t ouch_encode_cancel(uint8_t *out, size_t cap, const struct ouch_cancel *c);
+
+/*
+ * One outbound message, normalized. Fields a type does not carry are zero or empty. token is
+ * the order's token (the replacement for Replaced), previous the token it replaced. For AIQ
+ * Canceled, shares is the quantity prevented from trading and price the execution price; for
+ * Price Correction, price is the new price; for Order Modified, shares is the new total.
+ */
+struct ouch_event {
+	uint8_t type;
+	uint8_t side;
+	uint8_t liquidity;
+	uint8_t reason;
+	uint8_t state; /* Accepted/Replaced: L live, D dead */
+	uint8_t event; /* System Event: S start of day, E end of day */
+	uint8_t display;
+	uint8_t capacity;
+	uint32_t shares;
+	uint32_t price;
+	uint32_t decrement;
+	uint32_t tif;
+	uint32_t min_qty;
+	uint64_t timestamp; /* ns since midnight */
+	uint64_t order_ref;
+	uint64_t match;
+	char token[OUCH_TOKEN_LEN + 1];
+	char previous[OUCH_TOKEN_LEN + 1];
+	char stock[OUCH_STOCK_LEN + 1];
+	char firm[OUCH_FIRM_LEN + 1];
+};
+
+/*
+ * Decodes an outbound message msg[0..len) into *out (validated with ouch_msg_check first; out is
+ * cleared either way). Returns 0 or -OUCH_ERR_EMPTY, -OUCH_ERR_UNKNOWN_TYPE, -OUCH_ERR_BAD_LENGTH.
+ */
+int ouch_decode(const uint8_t *msg, size_t len, struct ouch_event *out);
+
 #endif
