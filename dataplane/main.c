@@ -17,6 +17,8 @@
 #include "core.h"
 #include "driver.h"
 #include "stats.h"
+#include "command.h"
+#include "trading.h"
 #include "worker.h"
 
 #define PROG "tradsys-dataplane"
@@ -31,14 +33,128 @@ struct app {
 	struct worker_count counts[WORKER_MAX];
 	struct worker_dump *dumps[WORKER_MAX];
 	struct worker_feed *feeds[WORKER_MAX];
+	struct trading *trading[WORKER_MAX];
+	struct shm_command_ring commands[WORKER_MAX]; /* trading workers: from the control plane */
+	const char *path;
 	atomic_bool stop;
 	bool log_started;
 };
 
+static int scope_of(const char *s, uint32_t *out)
+{
+	*out = !strcmp(s, "firm")	  ? SHM_COMMAND_SCOPE_FIRM
+	       : !strcmp(s, "account")	  ? SHM_COMMAND_SCOPE_ACCOUNT
+	       : !strcmp(s, "instrument") ? SHM_COMMAND_SCOPE_INSTRUMENT
+					  : 0;
+	return *out ? 0 : -EINVAL;
+}
+
+static int limit_of(const char *s, uint32_t *out)
+{
+	static const char *const names[] = {
+		"max_order_qty", "max_order_notional", "collar_ticks",	     "collar_bps",
+		"max_long",	 "max_short",	       "max_gross_exposure", "max_net_exposure",
+		"credit_limit",	 "daily_loss_limit",   "max_open_orders",    "order_rate"
+	};
+	/* enum shm_command_limit: the names' positions, from 1 */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i])) {
+			*out = (uint32_t)i + SHM_LIMIT_MAX_ORDER_QTY;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* --command INSTANCE WORKER CMD ARGS: one command into a running worker's ring. */
+static int send_command(int argc, char **argv)
+{
+	struct shm_command c;
+	struct shm_command_ring cr;
+	char err[256];
+	int bad = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.version = 1;
+	c.issued_wall_ns = clock_wall_ns();
+	c.id = c.issued_wall_ns;
+	const char *cmd = argv[2];
+	if (!strcmp(cmd, "kill") && argc >= 4) {
+		c.type = SHM_COMMAND_KILL_SWITCH;
+		c.kill_switch.on = !strcmp(argv[3], "on");
+		c.kill_switch.cancel_open = c.kill_switch.on;
+		c.kill_switch.scope = SHM_COMMAND_SCOPE_FIRM;
+		bad = strcmp(argv[3], "on") && strcmp(argv[3], "off");
+		if (argc == 6) {
+			bad |= scope_of(argv[4], &c.kill_switch.scope);
+			c.kill_switch.id = (uint32_t)strtoul(argv[5], NULL, 10);
+		} else if (argc != 4) {
+			bad = 1;
+		}
+	} else if (!strcmp(cmd, "cancel-all")) {
+		c.type = SHM_COMMAND_CANCEL_ALL;
+		c.cancel_all.scope = SHM_COMMAND_SCOPE_FIRM;
+		if (argc == 5) {
+			bad = scope_of(argv[3], &c.cancel_all.scope);
+			c.cancel_all.id = (uint32_t)strtoul(argv[4], NULL, 10);
+		} else if (argc != 3) {
+			bad = 1;
+		}
+	} else if (!strcmp(cmd, "limit") && argc == 7) {
+		c.type = SHM_COMMAND_SET_LIMIT;
+		bad = scope_of(argv[3], &c.set_limit.scope) ||
+		      limit_of(argv[5], &c.set_limit.limit);
+		c.set_limit.id = (uint32_t)strtoul(argv[4], NULL, 10);
+		c.set_limit.value = strtoll(argv[6], NULL, 10);
+	} else if (!strcmp(cmd, "order") && argc == 9) {
+		c.type = SHM_COMMAND_MANUAL_ORDER;
+		c.manual_order.account = (uint32_t)strtoul(argv[3], NULL, 10);
+		c.manual_order.venue = (uint16_t)strtoul(argv[4], NULL, 10);
+		c.manual_order.instrument = (uint32_t)strtoul(argv[5], NULL, 10);
+		c.manual_order.side = (uint8_t)argv[6][0];
+		c.manual_order.qty = strtoll(argv[7], NULL, 10);
+		c.manual_order.price = strtoll(argv[8], NULL, 10);
+		bad = argv[6][0] != 'B' && argv[6][0] != 'S';
+	} else if (!strcmp(cmd, "cancel") && argc == 5) {
+		c.type = SHM_COMMAND_MANUAL_CANCEL;
+		c.manual_cancel.account = (uint32_t)strtoul(argv[3], NULL, 10);
+		c.manual_cancel.order_id = strtoull(argv[4], NULL, 10);
+	} else {
+		bad = 1;
+	}
+	if (bad) {
+		fprintf(stderr, PROG ": --command %s: bad arguments (see --help)\n", cmd);
+		return 2;
+	}
+	if (shm_command_attach(&cr, argv[0], (uint32_t)strtoul(argv[1], NULL, 10), err,
+			       sizeof(err))) {
+		fprintf(stderr, PROG ": --command: %s\n", err);
+		return 1;
+	}
+	int rc = shm_command_send(&cr, &c);
+	shm_command_destroy(&cr);
+	if (rc) {
+		fprintf(stderr, PROG ": --command: the worker's ring is full\n");
+		return 1;
+	}
+	printf("command %lu sent\n", (unsigned long)c.id);
+	return 0;
+}
+
 static int usage(FILE *f, int rc)
 {
-	fprintf(f, "usage: " PROG " --config FILE    run the dataplane until SIGINT/SIGTERM\n"
-		   "       " PROG " --stats INSTANCE print a running instance's stats as JSON\n");
+	fprintf(f,
+		"usage: " PROG " --config FILE    run the dataplane until SIGINT/SIGTERM\n"
+		"       " PROG " --stats INSTANCE print a running instance's stats as JSON\n"
+		"       " PROG " --command INSTANCE WORKER COMMAND...   send one command:\n"
+		"           kill on|off [account N|instrument N]   (on cancels open orders)\n"
+		"           cancel-all [account N]\n"
+		"           limit firm|account|instrument ID LIMIT VALUE   (LIMIT: max_order_qty,\n"
+		"             max_order_notional, collar_ticks, collar_bps, max_long, max_short,\n"
+		"             max_gross_exposure, max_net_exposure, credit_limit,\n"
+		"             daily_loss_limit, max_open_orders, order_rate; internal units)\n"
+		"           order ACCOUNT VENUE INSTRUMENT B|S QTY PRICE   (a manual order)\n"
+		"           cancel ACCOUNT ORDER_ID\n"
+		"       the answer is journaled (command ack) by the worker\n");
 	return rc;
 }
 
@@ -120,6 +236,16 @@ static int make_handler(struct app *a, uint16_t i, struct worker_handler *h, cha
 			return -ENOMEM;
 		worker_feed_handler(a->feeds[i], h);
 		return 0;
+	case WORKER_HANDLER_TRADING:
+		a->feeds[i] = worker_feed_create(&a->wc, i, &a->stats->workers[i], err, errlen);
+		if (!a->feeds[i])
+			return -ENOMEM;
+		a->trading[i] = trading_create(a->cfg, a->path, &a->wc, i, a->feeds[i],
+					       &a->stats->workers[i], err, errlen);
+		if (!a->trading[i])
+			return -EINVAL;
+		trading_handler(a->trading[i], h);
+		return 0;
 	default: snprintf(err, errlen, "[worker.%u] handler: unknown", w->id); return -EINVAL;
 	}
 }
@@ -166,6 +292,8 @@ static void print_summary(const struct app *a)
 			       (unsigned long)s->drops[r]);
 		printf("\n");
 		worker_feed_summary(a->feeds[i], stdout);
+		if (a->trading[i])
+			trading_summary(a->trading[i], stdout);
 	}
 	if (driver_stats(a->drv, &ds) == 0)
 		printf("driver %s rx_packets %lu rx_bytes %lu tx_packets %lu tx_full %lu rx_nobuf "
@@ -185,9 +313,20 @@ static int run_workers(struct app *a, const sigset_t *sigs, char *err, size_t er
 	for (uint16_t i = 0; i < a->wc.nworkers && !rc; i++) {
 		struct worker_handler h;
 
+		struct spsc_ring *cmds = NULL;
+
 		rc = make_handler(a, i, &h, err, errlen);
+		/* A trading worker takes commands (limits, kill switch, manual orders) from the
+		 * control plane through its ring in shared memory. */
+		if (!rc && a->trading[i]) {
+			rc = shm_command_create(&a->commands[i], a->wc.instance,
+						a->wc.workers[i].id, SHM_COMMAND_DEFAULT_CAPACITY,
+						err, errlen);
+			if (!rc)
+				cmds = shm_command_spsc(&a->commands[i]);
+		}
 		if (!rc)
-			rc = worker_init(&a->workers[i], &a->wc.workers[i], a->drv, &h, NULL,
+			rc = worker_init(&a->workers[i], &a->wc.workers[i], a->drv, &h, cmds,
 					 &a->stats->workers[i], &a->stop);
 		if (rc && !err[0])
 			snprintf(err, errlen, "worker %u: setup failed: %s", a->wc.workers[i].id,
@@ -218,6 +357,12 @@ static int run_workers(struct app *a, const sigset_t *sigs, char *err, size_t er
 	/* Book checksums only after a clean stop: a failed run's books prove nothing. */
 	for (uint16_t i = 0; i < a->wc.nworkers && !rc; i++) {
 		int frc = worker_feed_finish(a->feeds[i]);
+		int trc = trading_finish(a->trading[i]);
+		if (trc && !frc) {
+			snprintf(err, errlen, "report file %s: %s", a->wc.workers[i].report_file,
+				 strerror(-trc));
+			rc = trc;
+		}
 		if (frc) {
 			snprintf(err, errlen, "decoded file %s: %s", a->wc.workers[i].decoded_file,
 				 strerror(-frc));
@@ -250,6 +395,7 @@ static int run(const char *path)
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
 	}
+	a->path = path;
 	a->cfg = config_load(path, err, sizeof(err));
 	if (!a->cfg)
 		goto out;
@@ -294,6 +440,9 @@ out:
 		fprintf(stderr, PROG ": %s\n", err[0] ? err : "failed");
 	for (uint16_t i = 0; i < WORKER_MAX; i++) {
 		worker_dump_close(a->dumps[i]);
+		trading_destroy(a->trading[i]);
+		if (a->commands[i].region)
+			shm_command_destroy(&a->commands[i]);
 		worker_feed_destroy(a->feeds[i]);
 	}
 	free(a->workers);
@@ -314,6 +463,8 @@ int main(int argc, char **argv)
 		return run(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "--stats") == 0)
 		return print_stats(argv[2]);
+	if (argc >= 5 && strcmp(argv[1], "--command") == 0)
+		return send_command(argc - 2, argv + 2);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		return usage(stdout, 0);
 	return usage(stderr, 2);

@@ -40,10 +40,28 @@ enum shm_command_scope {
 	SHM_COMMAND_SCOPE_INSTRUMENT = 3, /* id: instrument */
 };
 
+/* Which limit a set-limit command changes (the API's limit kinds use the same codes). Instrument
+ * limits apply to one instrument (scope instrument) or all of them (scope firm); account limits
+ * to one account (scope account) or every configured account (scope firm, the worker's share). */
+enum shm_command_limit {
+	SHM_LIMIT_MAX_ORDER_QTY = 1,
+	SHM_LIMIT_MAX_ORDER_NOTIONAL = 2, /* price scale x shares */
+	SHM_LIMIT_COLLAR_TICKS = 3,
+	SHM_LIMIT_COLLAR_BPS = 4,
+	SHM_LIMIT_MAX_LONG = 5,
+	SHM_LIMIT_MAX_SHORT = 6,
+	SHM_LIMIT_MAX_GROSS_EXPOSURE = 7,
+	SHM_LIMIT_MAX_NET_EXPOSURE = 8,
+	SHM_LIMIT_CREDIT = 9,
+	SHM_LIMIT_DAILY_LOSS = 10,
+	SHM_LIMIT_MAX_OPEN_ORDERS = 11,
+	SHM_LIMIT_ORDER_RATE = 12,
+};
+
 struct shm_command_set_limit {
 	uint32_t scope; /* enum shm_command_scope */
 	uint32_t id;
-	uint32_t limit; /* which limit: the risk module's limit code */
+	uint32_t limit; /* enum shm_command_limit */
 	uint32_t pad;
 	int64_t value; /* in the limit's unit (price scale, quantity, notional) */
 };

@@ -12,11 +12,13 @@
 
 #include "worker.h"
 
-static const char *const appliance_keys[] = { "instance", "log_level", NULL };
+static const char *const appliance_keys[] = { "instance", "log_level", "journal_dir", NULL };
 static const char *const driver_keys[] = { "kind", "interface", "dpdk_args", "queues", "ring_size",
 					   "bufs", "buf_size",	"zero_copy", NULL };
-static const char *const feed_keys[] = { "group",	    "port",	  "b_group",	"b_port",
-					 "max_instruments", "max_orders", "max_levels", NULL };
+static const char *const feed_keys[] = {
+	"group",      "port",	    "b_group",	      "b_port", "max_instruments",
+	"max_orders", "max_levels", "request_server", NULL
+};
 static const char *const worker_keys[] = { "core",	  "queue",   "idle",	  "command_poll",
 					   "tx_flush_us", "handler", "dump_file", "decoded_file",
 					   "report_file", NULL };
@@ -40,6 +42,7 @@ static int parse_appliance(struct config *c, const char *name, struct worker_con
 
 	out->instance = "default";
 	if (config_str(c, "appliance", "instance", &out->instance) ||
+	    config_str(c, "appliance", "journal_dir", &out->journal_dir) ||
 	    config_enum(c, "appliance", "log_level", NAMES(level_names), &level))
 		return cfg_fail(c, err, errlen, -EINVAL);
 	if (shm_stats_name(out->instance, shm, sizeof(shm))) {
@@ -192,6 +195,25 @@ static int parse_feed(struct config *c, const char *name, const char *sec,
 	f->max_instruments = (uint32_t)ninst;
 	f->max_orders = (uint32_t)norders;
 	f->max_levels = (uint32_t)nlevels;
+	const char *rs = config_get(c, sec, "request_server");
+	if (rs) {
+		char host[32];
+		const char *colon = strrchr(rs, ':');
+		char *end = NULL;
+		unsigned long rport = colon ? strtoul(colon + 1, &end, 10) : 0;
+		struct in_addr a;
+		if (!colon || (size_t)(colon - rs) >= sizeof(host) || !end || *end || rport == 0 ||
+		    rport > 65535 ||
+		    (memcpy(host, rs, (size_t)(colon - rs)), host[colon - rs] = '\0',
+		     inet_pton(AF_INET, host, &a) != 1) ||
+		    a.s_addr == 0) {
+			snprintf(err, errlen, "%s: [%s] request_server: '%s' is not IPv4:PORT",
+				 name, sec, rs);
+			return -EINVAL;
+		}
+		f->request_ip = a.s_addr;
+		f->request_port = (uint16_t)rport;
+	}
 	out->nfeeds++;
 	return 0;
 }

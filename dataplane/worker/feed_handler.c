@@ -5,11 +5,14 @@
  * the feed applies it to the books. Everything is allocated at create; a pass only parses, updates
  * books and adds counters. The decoded file, a test aid, goes through stdio like the dump handler.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "books_print.h"
 #include "feed.h"
@@ -22,6 +25,8 @@
 
 struct wf_feed {
 	struct mold_session *mold;
+	int req_fd; /* re-requests out, answers in; -1: no request server */
+	struct sockaddr_in req_to;
 	struct feed *feed;
 	struct worker_feed *owner;
 	const char *name;
@@ -94,6 +99,31 @@ static void on_gap_lost(void *ctx, uint64_t first_seq, uint64_t count)
 	f->stale = true;
 }
 
+static int send_request(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct wf_feed *f = ctx;
+
+	if (sendto(f->req_fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)&f->req_to,
+		   sizeof(f->req_to)) != (ssize_t)len)
+		return -errno;
+	return 0;
+}
+
+/* Answers of the request server, read on the tick (a recvfrom that finds nothing costs one
+ * syscall, and only feeds with a request server pay it). */
+static int read_answers(struct wf_feed *f, uint64_t now_ns)
+{
+	uint8_t buf[2048];
+	ssize_t n;
+	int got = 0;
+
+	while ((n = recv(f->req_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		(void)mold_session_on_packet(f->mold, MOLD_LINE_RETRANS, buf, (size_t)n, now_ns);
+		got++;
+	}
+	return got;
+}
+
 static void on_packets(void *ctx, struct pkt *pkts, uint16_t n, uint64_t now_tsc)
 {
 	struct worker_feed *wf = ctx;
@@ -162,8 +192,11 @@ static int on_timer(void *ctx, uint64_t now_tsc)
 	uint64_t now_ns = clock_cycles_to_ns(now_tsc);
 	int work = 0;
 
-	for (uint16_t i = 0; i < wf->nfeeds; i++)
+	for (uint16_t i = 0; i < wf->nfeeds; i++) {
+		if (wf->feeds[i].req_fd >= 0)
+			work += read_answers(&wf->feeds[i], now_ns);
 		work += mold_session_poll(wf->feeds[i].mold, now_ns);
+	}
 	publish(wf);
 	return work;
 }
@@ -190,9 +223,25 @@ struct worker_feed *worker_feed_create(const struct worker_config *cfg, uint16_t
 					     .max_orders = fc->max_orders,
 					     .max_levels = fc->max_levels };
 		const struct mold_ops ops = { .on_message = on_message,
-					      .on_gap_lost = on_gap_lost };
+					      .on_gap_lost = on_gap_lost,
+					      .send_request = fc->request_ip ? send_request
+									     : NULL };
 		struct wf_feed *f = &wf->feeds[i];
 
+		f->req_fd = -1;
+		if (fc->request_ip) {
+			f->req_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			int rcvbuf = 4 << 20;
+			if (f->req_fd < 0) {
+				snprintf(err, errlen, "[feed.%s] request_server: socket: %s",
+					 fc->name, strerror(errno));
+				goto fail;
+			}
+			setsockopt(f->req_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+			f->req_to = (struct sockaddr_in){ .sin_family = AF_INET,
+							  .sin_port = htons(fc->request_port),
+							  .sin_addr.s_addr = fc->request_ip };
+		}
 		f->owner = wf;
 		f->name = fc->name;
 		f->index = i;
@@ -232,8 +281,11 @@ struct worker_feed *worker_feed_create(const struct worker_config *cfg, uint16_t
 	return wf;
 fail:
 	/* The feed of a failed iteration is not counted in nfeeds yet. */
-	if (wf->nfeeds < cfg->nfeeds)
+	if (wf->nfeeds < cfg->nfeeds) {
 		feed_destroy(wf->feeds[wf->nfeeds].feed);
+		if (wf->feeds[wf->nfeeds].req_fd >= 0)
+			close(wf->feeds[wf->nfeeds].req_fd);
+	}
 	worker_feed_destroy(wf);
 	return NULL;
 }
@@ -342,6 +394,8 @@ void worker_feed_destroy(struct worker_feed *wf)
 	for (uint16_t i = 0; i < wf->nfeeds; i++) {
 		mold_session_destroy(wf->feeds[i].mold);
 		feed_destroy(wf->feeds[i].feed);
+		if (wf->feeds[i].req_fd >= 0)
+			close(wf->feeds[i].req_fd);
 	}
 	if (wf->decoded)
 		fclose(wf->decoded);

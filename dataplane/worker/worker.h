@@ -63,11 +63,14 @@ struct worker_handler {
  *   max_instruments     book sizes for handler = feed: instrument ids (stock locates) 0..N-1
  *   max_orders          (default WORKER_FEED_DEFAULT_*), live orders across the feed,
  *   max_levels          and price levels per side per instrument
+ *   request_server      IP:PORT of the venue's MoldUDP64 re-request server (optional)
  * Each line is one driver flow, numbered in file order: feed 0's A, feed 0's B (if any), feed
  * 1's A, ...; at most DRIVER_MAX_FLOWS lines in all, no two with the same port unless both name
- * different groups. Re-requests (a MoldUDP64 request server) are not wired into the dataplane: a
- * gap neither line fills is declared lost after the session's retry timers and the feed's books
- * are marked stale (counted in the stats region's feed block).
+ * different groups. Re-requests go out on an ordinary non-blocking UDP socket and their answers
+ * are read from it on the worker's tick: they are rare (a gap neither line filled, or a late
+ * join) and off the fast path, so they do not need the bypass driver; the XDP filter passes them
+ * to the kernel. Without a request server, or when recovery fails, a gap is declared lost after
+ * the session's retry timers and the feed's books are marked stale (the stats feed block).
  */
 #define WORKER_NO_FLOW UINT16_MAX
 #define WORKER_FEED_DEFAULT_INSTRUMENTS 16384
@@ -81,6 +84,8 @@ struct worker_feed_cfg {
 	uint32_t max_instruments;
 	uint32_t max_orders;
 	uint32_t max_levels;
+	uint32_t request_ip; /* network order; 0: no request server */
+	uint16_t request_port; /* host order */
 };
 
 /* One [worker.N] section. */
@@ -100,6 +105,8 @@ struct worker_cfg {
 /* The whole dataplane configuration. Strings point into the struct config it was parsed from. */
 struct worker_config {
 	const char *instance;
+	const char *
+		journal_dir; /* [appliance] journal_dir: where trading workers journal; NULL: none */
 	enum log_level log_level;
 	struct driver_cfg driver;
 	const char *feed_names[DRIVER_MAX_FLOWS]; /* the <name> of [feed.<name>], by flow index */

@@ -273,8 +273,18 @@ Test(worker_config, decoded_file_needs_handler_feed_and_a_path)
 	cr_assert_eq(parse(BASE WORKER "handler = trading\nreport_file = /tmp/r\n"), 0, "%s", err);
 }
 
-Test(worker_config, request_server_is_not_a_key_yet)
+Test(worker_config, request_server)
 {
-	cr_assert_eq(parse(BASE "request_server = 10.0.0.1:4000\n" WORKER), -EINVAL);
-	cr_assert(strstr(err, "[feed.b] request_server: unknown key") != NULL, "%s", err);
+	cr_assert_eq(parse(BASE "request_server = 10.0.0.1:4000\n" WORKER), 0, "%s", err);
+	cr_assert_eq(wc.feeds[1].request_ip, htonl(0x0a000001));
+	cr_assert_eq(wc.feeds[0].request_ip, 0);
+	cr_assert_eq(wc.feeds[1].request_port, 4000);
+	static const char *const bad[] = { "10.0.0.1",	   "10.0.0.1:0",   "10.0.0.1:70000",
+					   "nowhere:4000", "0.0.0.0:4000", "10.0.0.1:4000x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512];
+		snprintf(text, sizeof(text), BASE "request_server = %s\n" WORKER, bad[i]);
+		cr_assert_eq(parse(text), -EINVAL, "%s", bad[i]);
+		cr_assert(strstr(err, "[feed.b] request_server: '") != NULL, "%s", err);
+	}
 }
