@@ -30,7 +30,7 @@ expect() {
 	grep -qF -- "$text" "$work/out" || fail "migrate $*: no '$text' in the output"
 }
 
-expect 0 "3 migrations applied now"
+expect 0 "4 migrations applied now"
 for t in users api_keys venues instruments accounts orders order_events fills positions balances \
 	risk_limits market_data_trades market_data_bars_1s audit_log journal_checkpoints \
 	risk_events session_events command_results journal_unknown schema_migrations; do
@@ -38,7 +38,7 @@ for t in users api_keys venues instruments accounts orders order_events fills po
 		fail "table $t missing"
 done
 [ "$(sql "SELECT string_agg(name, ',' ORDER BY version) FROM schema_migrations")" = \
-	"001_reference,002_trading,003_market_data" ] || fail "schema_migrations rows"
+	"001_reference,002_trading,003_market_data,004_api" ] || fail "schema_migrations rows"
 [ "$(sql "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid
 	WHERE c.relname IN ('market_data_trades', 'market_data_bars_1s')")" = 2 ] || fail "market data not partitioned"
 [ "$(sql "SELECT count(*) FROM pg_indexes WHERE tablename = 'order_events'")" -ge 3 ] || fail "order_events indexes"
@@ -51,23 +51,23 @@ expect 1 "migration 002_trading was applied as 002_trading with checksum" --migr
 grep -qF "an applied migration must not be edited" "$work/out" || fail "edit message"
 cp "$src/002_trading.sql" "$work/m/002_trading.sql"
 
-printf 'CREATE TABLE extra_one (id int);\n' >"$work/m/004_extra.sql"
+printf 'CREATE TABLE extra_one (id int);\n' >"$work/m/005_extra.sql"
 expect 0 "1 migration applied now" --migrations "$work/m"
-grep -qF "applied migration 004_extra" "$work/out" || fail "004 not named"
+grep -qF "applied migration 005_extra" "$work/out" || fail "004 not named"
 
 printf -- '-- comment\nCREATE TABLE extra_two (id int);\nCREATE TABLE extra_bad (id nosuchtype);\n' \
-	>"$work/m/005_broken.sql"
-expect 1 "migration 005_broken: line 3: type \"nosuchtype\" does not exist" --migrations "$work/m"
+	>"$work/m/006_broken.sql"
+expect 1 "migration 006_broken: line 3: type \"nosuchtype\" does not exist" --migrations "$work/m"
 [ "$(sql "SELECT count(*) FROM pg_class WHERE relname = 'extra_two'")" = 0 ] ||
 	fail "a failed migration left its first table"
-[ "$(sql "SELECT count(*) FROM schema_migrations WHERE version = 5")" = 0 ] || fail "005 recorded"
-rm "$work/m/005_broken.sql"
+[ "$(sql "SELECT count(*) FROM schema_migrations WHERE version = 6")" = 0 ] || fail "005 recorded"
+rm "$work/m/006_broken.sql"
 
 touch "$work/m/6-bad-name.sql"
 expect 1 "a migration must be named NNN_name.sql" --migrations "$work/m"
 rm "$work/m/6-bad-name.sql"
 
-expect 1 "the database has migration 004_extra (version 4) that this build does not know"
+expect 1 "the database has migration 005_extra (version 5) that this build does not know"
 
 sql "SELECT market_data_add_day('2024-03-05')" >/dev/null
 sql "INSERT INTO market_data_trades (instrument_id, ts, price, qty, venue_id)

@@ -1,0 +1,364 @@
+/*
+ * The Prometheus exporter: renders the stats region and the control plane's counters in the text
+ * exposition format, and serves it on a plain-HTTP listener of its own (Prometheus scrapes over
+ * loopback or a management network; the admin API keeps TLS). Each scrape copies one worker's
+ * block at a time, so the figures of a worker come from (nearly) one instant, and never writes
+ * to the region.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <x86intrin.h>
+
+#include "metrics.h"
+
+const uint64_t metrics_bounds_ns[METRICS_NBOUNDS] = {
+	100,   250,    500,    1000,   2500,	5000,	  10000,     25000,
+	50000, 100000, 250000, 500000, 1000000, 10000000, 100000000, 1000000000,
+};
+
+static const char *state_name(uint32_t s)
+{
+	static const char *const names[] = { "starting", "running", "stopped", "failed" };
+
+	return s < 4 ? names[s] : "unknown";
+}
+
+static double seconds(uint64_t cycles, uint64_t hz)
+{
+	return hz ? (double)cycles / (double)hz : 0.0;
+}
+
+static void family(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values come from the dataplane's config: escape what the format requires. */
+static void label_value(FILE *out, const char *s, size_t max)
+{
+	for (size_t i = 0; i < max && s[i]; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			fputc('\\', out);
+		if (s[i] == '\n')
+			fputs("\\n", out);
+		else
+			fputc(s[i], out);
+	}
+}
+
+/* The per-worker counters, each a field of struct shm_stats_worker. */
+static const struct counter {
+	const char *name;
+	const char *type;
+	const char *help;
+	size_t off;
+	size_t size;
+} counters[] = {
+#define C(name, type, help, field)                                          \
+	{                                                                   \
+		name, type, help, offsetof(struct shm_stats_worker, field), \
+			sizeof(((struct shm_stats_worker *)0)->field)       \
+	}
+	C("tradsys_worker_passes_total", "counter", "Main loop passes.", passes),
+	C("tradsys_worker_busy_passes_total", "counter",
+	  "Main loop passes that received at least one packet.", busy_passes),
+	C("tradsys_worker_packets_total", "counter", "Packets handed to the worker's handler.",
+	  packets),
+	C("tradsys_worker_received_bytes_total", "counter",
+	  "UDP payload bytes handed to the worker's handler.", bytes),
+	C("tradsys_worker_timer_calls_total", "counter", "Timer (tx flush tick) invocations.",
+	  timer_calls),
+	C("tradsys_worker_command_polls_total", "counter", "Command ring polls.", command_polls),
+	C("tradsys_worker_rx_nobuf_total", "counter",
+	  "Packets the driver dropped for want of a receive buffer.", rx_nobuf),
+	C("tradsys_feed_messages_total", "counter",
+	  "ITCH messages the MoldUDP64 sessions delivered.", feed_messages),
+	C("tradsys_feed_lost_messages_total", "counter",
+	  "Feed messages declared lost (no line or re-request filled them).", feed_lost_msgs),
+	C("tradsys_feed_errors_total", "counter",
+	  "Malformed feed packets, bad ITCH messages and book refusals.", feed_errors),
+	C("tradsys_feed_lost_gaps_total", "counter", "Feed gap episodes declared lost.",
+	  feed_gaps_lost),
+	C("tradsys_feed_stale_feeds", "gauge", "Feeds whose books are stale after a loss.",
+	  feed_stale),
+	C("tradsys_orders_sent_total", "counter",
+	  "Orders that passed risk and went to a venue session.", orders_sent),
+	C("tradsys_fills_total", "counter", "Fills received.", fills),
+	C("tradsys_risk_rejects_total", "counter", "Orders refused by pre-trade risk checks.",
+	  risk_rejects),
+	C("tradsys_venue_rejects_total", "counter", "Orders rejected by a venue.", venue_rejects),
+	C("tradsys_md_events_total", "counter", "Market data events given to strategies.",
+	  md_events),
+#undef C
+};
+
+static uint64_t field(const struct shm_stats_worker *w, const struct counter *c)
+{
+	const unsigned char *p = (const unsigned char *)w + c->off;
+
+	if (c->size == 4) {
+		uint32_t v;
+
+		memcpy(&v, p, 4);
+		return v;
+	}
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* The histograms, each in TSC cycles in the region. */
+static const struct histo {
+	const char *name;
+	const char *help;
+	size_t off;
+} histos[] = {
+	{ "tradsys_worker_burst_duration_seconds",
+	  "Time from the end of rx_burst to the end of release, per busy burst.",
+	  offsetof(struct shm_stats_worker, burst_cycles) },
+	{ "tradsys_tick_to_trade_seconds",
+	  "Time from a packet's receive timestamp to the venue session's submit.",
+	  offsetof(struct shm_stats_worker, t2t_cycles) },
+	{ "tradsys_feed_burst_duration_seconds", "Feed decode and book update time per burst.",
+	  offsetof(struct shm_stats_worker, feed_cycles) },
+	{ "tradsys_strategy_duration_seconds",
+	  "Strategy, risk, OMS and encoding time per market data event.",
+	  offsetof(struct shm_stats_worker, strategy_cycles) },
+};
+
+static void render_histogram(FILE *out, const char *name, const struct hist *h, uint32_t worker,
+			     uint64_t hz)
+{
+	uint64_t bounds[METRICS_NBOUNDS], cum[METRICS_NBOUNDS], count = h->count;
+
+	for (int i = 0; i < METRICS_NBOUNDS; i++)
+		bounds[i] = (uint64_t)((unsigned __int128)metrics_bounds_ns[i] * hz / 1000000000u);
+	hist_cumulative(h, bounds, METRICS_NBOUNDS, cum);
+	for (int i = 0; i < METRICS_NBOUNDS; i++) {
+		/* A writer racing this read may leave a bucket ahead of an earlier one or of the
+		 * count: keep the series cumulative, as Prometheus requires. */
+		if (i && cum[i] < cum[i - 1])
+			cum[i] = cum[i - 1];
+		fprintf(out, "%s_bucket{worker=\"%u\",le=\"%.9g\"} %lu\n", name, worker,
+			(double)metrics_bounds_ns[i] * 1e-9, (unsigned long)cum[i]);
+	}
+	if (count < cum[METRICS_NBOUNDS - 1])
+		count = cum[METRICS_NBOUNDS - 1];
+	fprintf(out, "%s_bucket{worker=\"%u\",le=\"+Inf\"} %lu\n", name, worker,
+		(unsigned long)count);
+	fprintf(out, "%s_sum{worker=\"%u\"} %.9g\n", name, worker, seconds(h->sum, hz));
+	fprintf(out, "%s_count{worker=\"%u\"} %lu\n", name, worker, (unsigned long)count);
+}
+
+static void render_dataplane(FILE *out, const struct shm_stats *st, uint64_t now_tsc)
+{
+	const struct shm_stats_header *h = &st->hdr;
+	uint32_t n = h->nworkers < SHM_STATS_MAX_WORKERS ? h->nworkers : SHM_STATS_MAX_WORKERS;
+	uint32_t ndrops = h->ndrops < SHM_STATS_MAX_DROPS ? h->ndrops : SHM_STATS_MAX_DROPS;
+	struct shm_stats_worker *ws = malloc(sizeof(*ws) * (n ? n : 1));
+
+	if (!ws)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		memcpy(&ws[i], &st->workers[i], sizeof(ws[i]));
+
+	family(out, "tradsys_dataplane_info", "gauge",
+	       "The running dataplane: instance and packet I/O driver.");
+	fprintf(out, "tradsys_dataplane_info{instance=\"");
+	label_value(out, h->instance, sizeof(h->instance));
+	fprintf(out, "\",driver=\"");
+	label_value(out, h->driver, sizeof(h->driver));
+	fprintf(out, "\",state=\"%s\"} 1\n", state_name(h->state));
+	family(out, "tradsys_dataplane_start_time_seconds", "gauge",
+	       "When the dataplane started, seconds since the epoch.");
+	fprintf(out, "tradsys_dataplane_start_time_seconds %.3f\n",
+		(double)h->start_wall_ns * 1e-9);
+	family(out, "tradsys_dataplane_workers", "gauge", "Workers of the dataplane.");
+	fprintf(out, "tradsys_dataplane_workers %u\n", n);
+
+	family(out, "tradsys_worker_up", "gauge", "1 when the worker is running.");
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(out, "tradsys_worker_up{worker=\"%u\"} %d\n", i,
+			ws[i].state == SHM_STATS_RUNNING);
+	for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+		family(out, counters[c].name, counters[c].type, counters[c].help);
+		for (uint32_t i = 0; i < n; i++)
+			fprintf(out, "%s{worker=\"%u\"} %lu\n", counters[c].name, i,
+				(unsigned long)field(&ws[i], &counters[c]));
+	}
+	family(out, "tradsys_worker_busy_ratio", "gauge",
+	       "Share of main loop passes that received packets, since start.");
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(out, "tradsys_worker_busy_ratio{worker=\"%u\"} %.6g\n", i,
+			ws[i].passes ? (double)ws[i].busy_passes / (double)ws[i].passes : 0.0);
+	family(out, "tradsys_worker_heartbeat_age_seconds", "gauge",
+	       "Time since the worker last polled its command ring (a stuck worker grows it).");
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(out, "tradsys_worker_heartbeat_age_seconds{worker=\"%u\"} %.9g\n", i,
+			ws[i].heartbeat_tsc && now_tsc > ws[i].heartbeat_tsc
+				? seconds(now_tsc - ws[i].heartbeat_tsc, h->tsc_hz)
+				: 0.0);
+	family(out, "tradsys_worker_drops_total", "counter",
+	       "Packets the driver dropped, by reason.");
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t r = 0; r < ndrops; r++) {
+			fprintf(out, "tradsys_worker_drops_total{worker=\"%u\",reason=\"", i);
+			label_value(out, h->drop_names[r], SHM_STATS_DROP_NAME_LEN);
+			fprintf(out, "\"} %lu\n", (unsigned long)ws[i].drops[r]);
+		}
+	for (size_t k = 0; k < sizeof(histos) / sizeof(histos[0]); k++) {
+		family(out, histos[k].name, "histogram", histos[k].help);
+		for (uint32_t i = 0; i < n; i++)
+			render_histogram(out, histos[k].name,
+					 (const struct hist *)(const void *)((const char *)&ws[i] +
+									     histos[k].off),
+					 i, h->tsc_hz);
+	}
+	free(ws);
+}
+
+int metrics_render(FILE *out, const struct shm_stats *st, const struct metrics_source *src,
+		   uint64_t now_tsc)
+{
+	family(out, "tradsys_dataplane_up", "gauge",
+	       "1 when the configured dataplane instance's stats region is readable.");
+	fprintf(out, "tradsys_dataplane_up %d\n", st != NULL);
+	if (st)
+		render_dataplane(out, st, now_tsc);
+	if (src && src->requests) {
+		family(out, "tradsys_api_requests_total", "counter",
+		       "Admin API requests answered, by HTTP status.");
+		for (size_t i = 0; i <= src->ncodes; i++) {
+			uint64_t v = atomic_load_explicit(&src->requests[i], memory_order_relaxed);
+
+			if (i < src->ncodes)
+				fprintf(out, "tradsys_api_requests_total{code=\"%d\"} %lu\n",
+					src->codes[i], (unsigned long)v);
+			else
+				fprintf(out, "tradsys_api_requests_total{code=\"other\"} %lu\n",
+					(unsigned long)v);
+		}
+	}
+	if (src && src->persister) {
+		struct metrics_persister p[SHM_STATS_MAX_WORKERS];
+		int n = src->persister(src->ctx, p, SHM_STATS_MAX_WORKERS);
+
+		family(out, "tradsys_persister_up", "gauge",
+		       "1 when the persister's checkpoints could be read from the database.");
+		fprintf(out, "tradsys_persister_up %d\n", n >= 0);
+		if (n > 0) {
+			family(out, "tradsys_persister_checkpoint_seq", "gauge",
+			       "Last journal sequence number committed to PostgreSQL, per worker.");
+			for (int i = 0; i < n; i++)
+				fprintf(out,
+					"tradsys_persister_checkpoint_seq{worker=\"%u\"} %lu\n",
+					p[i].worker, (unsigned long)p[i].checkpoint_seq);
+			family(out, "tradsys_persister_lag_records", "gauge",
+			       "Journal records not yet committed to PostgreSQL, per worker.");
+			for (int i = 0; i < n; i++)
+				if (p[i].lag >= 0)
+					fprintf(out,
+						"tradsys_persister_lag_records{worker=\"%u\"} %ld\n",
+						p[i].worker, (long)p[i].lag);
+		}
+	}
+	return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+}
+
+/* ---- the listener ---- */
+
+struct metrics_server {
+	struct MHD_Daemon *d;
+	const struct metrics_source *src;
+};
+
+static enum MHD_Result on_scrape(void *cls, struct MHD_Connection *conn, const char *url,
+				 const char *method, const char *version, const char *upload,
+				 size_t *upload_size, void **con_cls)
+{
+	struct metrics_server *m = cls;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned int status = 200;
+	char *text = NULL, err[256];
+	size_t len = 0;
+	FILE *f;
+
+	if (strcmp(url, "/metrics")) {
+		static char nf[] = "not found: the exporter serves /metrics\n";
+
+		resp = MHD_create_response_from_buffer(sizeof(nf) - 1, nf, MHD_RESPMEM_PERSISTENT);
+		ret = MHD_queue_response(conn, 404, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return MHD_NO;
+	f = open_memstream(&text, &len);
+	if (!f)
+		return MHD_NO;
+	{
+		const struct shm_stats *st =
+			m->src->instance ? shm_stats_attach(m->src->instance, err, sizeof(err))
+					 : NULL;
+
+		if (metrics_render(f, st, m->src, __rdtsc()))
+			status = 500;
+		shm_stats_detach(st);
+	}
+	fclose(f);
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+struct metrics_server *metrics_server_start(const char *host, uint16_t port,
+					    const struct metrics_source *src, char *err,
+					    size_t errlen)
+{
+	struct metrics_server *m = calloc(1, sizeof(*m));
+	struct sockaddr_in sa;
+
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->src = src;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		snprintf(err, errlen, "[metrics] listen: '%s' is not an IPv4 address", host);
+		free(m);
+		return NULL;
+	}
+	m->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+				on_scrape, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	if (!m->d) {
+		snprintf(err, errlen, "cannot serve /metrics on %s:%u (address in use?)", host,
+			 port);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void metrics_server_stop(struct metrics_server *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->d);
+	free(m);
+}
