@@ -147,10 +147,19 @@ static void token_del(struct oms *m, struct oms_order *o, const char *token)
 		refmap_del(&m->tokens, k);
 }
 
+/* "T" + two digits of the worker + eleven of the counter: written by hand (no printf on the
+ * order path). */
 static void new_token(struct oms *m, char out[OUCH_TOKEN_LEN + 1])
 {
-	snprintf(out, OUCH_TOKEN_LEN + 1, "T%02u%011lu", m->cfg.worker % 100,
-		 (unsigned long)(m->next_token++ % 100000000000ull));
+	uint64_t v = m->next_token++ % 100000000000ull;
+	uint32_t w = m->cfg.worker % 100;
+
+	out[0] = 'T';
+	out[1] = (char)('0' + w / 10);
+	out[2] = (char)('0' + w % 10);
+	for (int i = OUCH_TOKEN_LEN - 1; i >= 3; i--, v /= 10)
+		out[i] = (char)('0' + v % 10);
+	out[OUCH_TOKEN_LEN] = '\0';
 }
 
 /* The order is final: its tokens go, its slot returns to the pool. */

@@ -372,6 +372,8 @@ static void oms_event_cb(void *ctx, const struct oms_event *ev)
 		s->ops->on_order_update(s, ev);
 }
 
+static void flush(struct trading *t);
+
 static void on_md(void *ctx, uint16_t feed, const struct md_event *ev)
 {
 	struct trading *t = ctx;
@@ -402,6 +404,10 @@ static void on_md(void *ctx, uint16_t feed, const struct md_event *ev)
 	uint64_t spent = clock_tsc() - t0;
 	t->burst_strategy_cycles += spent;
 	hist_record(&t->st->strategy_cycles, spent);
+	/* Orders go out as soon as the event that caused them is handled, not at the end of the
+	 * burst: the rest of the burst is not on their tick-to-trade path. */
+	if (t->npend)
+		flush(t);
 }
 
 /* Submits what the sessions queued. Tick-to-trade ends at the submission: the TSC just before
