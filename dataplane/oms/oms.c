@@ -28,6 +28,7 @@ struct oms {
 	uint32_t free_head;
 	struct refmap tokens;
 	uint64_t next_token;
+	uint64_t down_ns[OMS_MAX_VENUES]; /* when each venue's session last dropped */
 	struct oms_stats st;
 };
 
@@ -38,7 +39,7 @@ static const char *const state_names[OMS_STATES] = {
 
 static const char *const event_names[OMS_EV_KINDS] = {
 	"sent",	    "risk_reject", "accepted",	   "rejected", "fill",	 "canceled",
-	"replaced", "cancel_sent", "replace_sent", "timeout",  "broken",
+	"replaced", "cancel_sent", "replace_sent", "timeout",  "broken", "expired",
 };
 
 const char *oms_state_name(enum oms_state s)
@@ -53,7 +54,8 @@ const char *oms_event_name(enum oms_event_kind k)
 
 static bool is_final(uint8_t state)
 {
-	return state == OMS_FILLED || state == OMS_CANCELED || state == OMS_REJECTED;
+	return state == OMS_FILLED || state == OMS_CANCELED || state == OMS_REJECTED ||
+	       state == OMS_EXPIRED;
 }
 
 static uint64_t token_key(uint16_t venue, const char *token, size_t n)
@@ -533,6 +535,21 @@ uint32_t oms_poll(struct oms *m, uint64_t now)
 		m->st.timeouts++;
 		n++;
 		uint8_t was = o->state;
+		bool lost = o->sent_ns <= m->down_ns[o->venue];
+		if (was == OMS_PENDING_NEW && lost) {
+			/* Sent, then the session dropped, and the replay after the new login had no
+			 * answer for it: the venue never got it. */
+			reduce(m, o, o->leaves);
+			o->state = OMS_EXPIRED;
+			emit(m, OMS_EV_EXPIRED, o, o->qty, o->price, 0, 'L', now);
+			finish(m, o);
+			continue;
+		}
+		if (was == OMS_PENDING_CANCEL && lost) {
+			o->state =
+				o->prev_state; /* the cancel never arrived: the order is as it was */
+			o->timed_out = false;
+		}
 		if (was == OMS_PENDING_REPLACE) {
 			/* The venue ignored the replace (the order was gone or done): keep the order
 			 * as it is, forget the replacement token. */
@@ -545,6 +562,12 @@ uint32_t oms_poll(struct oms *m, uint64_t now)
 			finish(m, o);
 	}
 	return n;
+}
+
+void oms_venue_down(struct oms *m, uint16_t venue, uint64_t now_ns)
+{
+	if (venue < OMS_MAX_VENUES)
+		m->down_ns[venue] = now_ns;
 }
 
 const struct oms_order *oms_order(const struct oms *m, uint64_t id)

@@ -10,6 +10,9 @@
  *        v          |   +-> PENDING_CANCEL -> CANCELED   (fills may still arrive: "late fills")
  *     REJECTED      +-----> PENDING_REPLACE -> LIVE (new token, price, qty)
  *                   (IOC remainder, venue cancel) -> CANCELED; no answer in time -> timeout event
+ *   PENDING_NEW sent before its session dropped and still unanswered after the in-flight timeout
+ *   (the replay after the new login would have carried any answer) -> EXPIRED: it never reached
+ *   the venue. A cancel lost that way returns the order to its state before the cancel.
  *
  * Orders live in a preallocated pool; ids are pool index + generation, so a stale id is refused.
  * Nothing allocates after create.
@@ -35,6 +38,7 @@ enum oms_state {
 	OMS_FILLED,
 	OMS_CANCELED,
 	OMS_REJECTED,
+	OMS_EXPIRED, /* never reached the venue (lost in a disconnect) */
 	OMS_STATES,
 };
 
@@ -81,6 +85,7 @@ enum oms_event_kind {
 	OMS_EV_REPLACE_SENT,
 	OMS_EV_TIMEOUT, /* no answer within the in-flight timeout */
 	OMS_EV_BROKEN, /* a trade broken by the venue: qty/price undone from the position */
+	OMS_EV_EXPIRED, /* a new order lost in a disconnect: final, its open quantity released */
 	OMS_EV_KINDS,
 };
 
@@ -165,6 +170,9 @@ uint32_t oms_cancel_all(struct oms *m, uint32_t account, uint32_t instrument, ui
 
 /* A sequenced OUCH message from venue's session. Unknown tokens and bad messages are counted. */
 void oms_on_venue(struct oms *m, uint16_t venue, const uint8_t *msg, size_t len, uint64_t now_ns);
+
+/* The venue's session dropped at now_ns: requests sent before it may never have arrived. */
+void oms_venue_down(struct oms *m, uint16_t venue, uint64_t now_ns);
 
 /* Timeouts of in-flight requests. Returns how many timed out now. */
 uint32_t oms_poll(struct oms *m, uint64_t now_ns);

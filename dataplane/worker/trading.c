@@ -289,6 +289,7 @@ static void journal_event(struct trading *t, const struct oms_event *ev)
 		[OMS_EV_FILL] = SHM_JOURNAL_ORDER_FILL,
 		[OMS_EV_CANCELED] = SHM_JOURNAL_ORDER_CANCEL,
 		[OMS_EV_REPLACED] = SHM_JOURNAL_ORDER_REPLACE,
+		[OMS_EV_EXPIRED] = SHM_JOURNAL_ORDER_REJECT,
 	};
 	uint16_t type = ev->kind < OMS_EV_KINDS ? types[ev->kind] : 0;
 
@@ -465,8 +466,11 @@ static void on_venue_message(void *ctx, uint64_t seq, const uint8_t *msg, uint16
 
 static void on_venue_state(void *ctx, enum vsession_state st, const char *why)
 {
-	(void)ctx;
-	(void)st;
+	struct tvenue *v = ctx;
+
+	/* Whatever was in flight may be lost; the OMS settles it after the replay. */
+	if (st == VSESSION_DISCONNECTED || st == VSESSION_CLOSED)
+		oms_venue_down(v->t->oms, v->index, v->t->now_ns ? v->t->now_ns : clock_wall_ns());
 	(void)why;
 }
 
@@ -908,6 +912,7 @@ static void drain(struct trading *t, uint64_t ms)
 		t->now_ns = clock_wall_ns();
 		for (uint16_t v = 0; v < t->nvenues; v++)
 			vsession_poll(t->venues[v].sess, t->now_ns);
+		oms_poll(t->oms, t->now_ns);
 		flush(t);
 		struct timespec ts = { 0, 200000 };
 		nanosleep(&ts, NULL);
@@ -918,12 +923,12 @@ int trading_finish(struct trading *t)
 {
 	if (!t)
 		return 0;
-	/* A stopping appliance leaves nothing resting: cancel every open order and wait (up to 2 s)
-	 * for the venue's answers, fills included, before logging out. */
+	/* A stopping appliance leaves nothing resting: cancel every open order and wait (up to 3 s,
+	 * past the in-flight timeout) for the venue's answers, fills included, before logging out. */
 	t->now_ns = clock_wall_ns();
 	oms_cancel_all(t->oms, UINT32_MAX, UINT32_MAX, t->now_ns);
 	flush(t);
-	drain(t, 2000);
+	drain(t, 3000);
 	for (uint16_t v = 0; v < t->nvenues; v++)
 		vsession_logout(t->venues[v].sess);
 	if (!t->report)

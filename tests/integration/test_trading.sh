@@ -16,7 +16,10 @@
 # command ring): its open orders are canceled at the venue, no order is sent after it, the
 # strategy's attempts are refused as kill_firm, and the command's ack is journaled. With MODE limit,
 # max_order_qty drops to 50 half way through (a live limit change through the command ring): no
-# order is sent after it and the strategy's attempts are refused as max_qty.
+# order is sent after it and the strategy's attempts are refused as max_qty. With MODE reconnect,
+# the venue drops the order-entry session twice mid-trading (exsim's control socket): the session
+# reconnects by itself, replays what it missed (the venue's cancel-on-disconnect included), and
+# fills, position and open orders still equal the venue's.
 # Usage: test_trading.sh TRADSYS_DATAPLANE TRADSYS_EXSIM [DRIVER] [SECONDS] [MODE]
 #        (MODE trade (default) or risk; exit 0 pass, 1 fail, 77 skip)
 set -euo pipefail
@@ -178,6 +181,19 @@ if [ "$mode" = kill ] || [ "$mode" = limit ]; then
 	sleep 0.5
 	sent_at_kill=$("$dp" --stats "$inst" | python3 -c 'import json,sys; print(json.load(sys.stdin)["workers"][0]["trading"]["orders_sent"])')
 	sleep $((secs - secs / 2))
+elif [ "$mode" = reconnect ]; then
+	for _ in 1 2; do
+		sleep $((secs / 3))
+		python3 - "$work/exsim.sock" <<'PY' || fail "exsim disconnect command failed"
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"disconnect mm\n")
+r = s.recv(200).decode()
+sys.exit(0 if r.startswith("ok") else 1)
+PY
+	done
+	sleep $((secs - 2 * (secs / 3)))
 else
 	sleep "$secs"
 fi
@@ -205,6 +221,10 @@ if [ "$mode" = risk ]; then
 	exit 0
 fi
 sent=$(sed -n 's/^trading: .* orders_sent \([0-9]*\) .*/\1/p' "$work/dp.out")
+if [ "$mode" = reconnect ]; then
+	grep -qE '^trading: venue sim state [a-z_]+ logins [3-9] disconnects [2-9]' "$work/dp.out" ||
+		fail "the session did not drop and log in again twice"
+fi
 if [ "$mode" = kill ] || [ "$mode" = limit ]; then
 	[ "$sent" = "$sent_at_kill" ] || fail "orders sent after the $mode command ($sent_at_kill then $sent)"
 	why=$([ "$mode" = kill ] && echo kill_firm || echo max_qty)

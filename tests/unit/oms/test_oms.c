@@ -372,3 +372,28 @@ Test(oms, pool_full_and_tokens_unique)
 			cr_assert_arr_neq(oms_order(oms, ids[i])->token,
 					  oms_order(oms, ids[k])->token, OUCH_TOKEN_LEN);
 }
+
+Test(oms, lost_in_a_disconnect_expires_after_the_timeout)
+{
+	uint64_t a = buy(100, 1000000), b = buy(50, 999900);
+	const struct oms_order *oa = oms_order(oms, a), *ob = oms_order(oms, b);
+
+	accepted(ob->token, 50, 999900);
+	cr_assert_eq(oms_cancel(oms, b, 0, 1500), 0);
+	/* The session drops after both were sent; a's order and b's cancel never got there. */
+	oms_venue_down(oms, 0, 1600);
+	cr_assert_eq(oms_poll(oms, 1500 + 1000000), 2);
+	cr_assert_eq(oa->state, OMS_EXPIRED);
+	cr_assert_eq(ob->state, OMS_LIVE, "a lost cancel leaves the order as it was");
+	cr_assert_eq(pos().open_buy_qty, 50);
+	cr_assert_eq(oms_stats(oms)->open, 1);
+	/* Sent after the session came back: a timeout is only reported. */
+	struct oms_request r = {
+		.account = ACCT, .instrument = INSTR, .side = 'B', .price = 999800, .qty = 10
+	};
+	uint64_t c;
+	cr_assert_eq(oms_send(oms, &r, 2000000, &c), 0);
+	cr_assert_eq(oms_poll(oms, 3000000), 1);
+	cr_assert_eq(oms_order(oms, c)->state, OMS_PENDING_NEW);
+	cr_assert_eq(evs[nevs - 1].kind, OMS_EV_TIMEOUT);
+}
