@@ -3,8 +3,9 @@
  * starts one pinned worker per [worker.N]; the main thread then only waits for SIGINT or SIGTERM
  * (blocked everywhere and taken with sigtimedwait, so no handler runs on a worker), stops and
  * joins the workers and prints a summary (for handler = feed also per feed and line).
- * `--stats INSTANCE` prints a running instance's stats region as JSON. Every failure before the
- * workers run is a message and exit status 1.
+ * `--stats INSTANCE` prints a running instance's stats region as JSON. `--check FILE` validates a
+ * configuration without running it. Every failure before the workers run is a message and exit
+ * status 1.
  */
 #include <errno.h>
 #include <sched.h>
@@ -140,10 +141,64 @@ static int send_command(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * --check FILE: everything run() would refuse in the file, without touching the host: the
+ * [appliance]/[driver]/[feed]/[worker] sections, and for trading workers the venues, risk,
+ * accounts and strategies (plugins are loaded and their init run). No driver, stats region,
+ * journal or report file is opened and cores are not checked, so a file can be checked on a
+ * machine other than the one it is for.
+ */
+static int check(const char *path)
+{
+	struct app *a = calloc(1, sizeof(*a));
+	struct worker_config *wc = calloc(1, sizeof(*wc));
+	char err[512] = "";
+	int status = 1;
+
+	if (!a || !wc) {
+		fprintf(stderr, PROG ": out of memory\n");
+		goto out;
+	}
+	a->cfg = config_load(path, err, sizeof(err));
+	if (!a->cfg || worker_config_parse(a->cfg, path, &a->wc, err, sizeof(err)))
+		goto out;
+	*wc = a->wc;
+	wc->journal_dir = NULL;
+	for (uint16_t i = 0; i < wc->nworkers; i++) {
+		wc->workers[i].decoded_file = NULL;
+		wc->workers[i].report_file = NULL;
+		if (wc->workers[i].handler != WORKER_HANDLER_TRADING)
+			continue;
+		a->feeds[i] = worker_feed_create(wc, i, NULL, err, sizeof(err));
+		if (!a->feeds[i])
+			goto out;
+		a->trading[i] =
+			trading_create(a->cfg, path, wc, i, a->feeds[i], NULL, err, sizeof(err));
+		if (!a->trading[i])
+			goto out;
+	}
+	printf("%s: ok (instance %s, %u feed(s), %u worker(s))\n", path, a->wc.instance,
+	       a->wc.nfeeds, a->wc.nworkers);
+	status = 0;
+out:
+	if (status)
+		fprintf(stderr, PROG ": %s\n", err[0] ? err : "failed");
+	for (uint16_t i = 0; a && i < WORKER_MAX; i++) {
+		trading_destroy(a->trading[i]);
+		worker_feed_destroy(a->feeds[i]);
+	}
+	if (a)
+		config_free(a->cfg);
+	free(wc);
+	free(a);
+	return status;
+}
+
 static int usage(FILE *f, int rc)
 {
 	fprintf(f,
 		"usage: " PROG " --config FILE    run the dataplane until SIGINT/SIGTERM\n"
+		"       " PROG " --check FILE     validate a configuration and exit\n"
 		"       " PROG " --stats INSTANCE print a running instance's stats as JSON\n"
 		"       " PROG " --command INSTANCE WORKER COMMAND...   send one command:\n"
 		"           kill on|off [account N|instrument N]   (on cancels open orders)\n"
@@ -461,6 +516,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--config") == 0)
 		return run(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--check") == 0)
+		return check(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "--stats") == 0)
 		return print_stats(argv[2]);
 	if (argc >= 5 && strcmp(argv[1], "--command") == 0)
