@@ -212,4 +212,10 @@ int api_server_start(struct api_server *s, char *err, size_t errlen);
 void api_server_stop(struct api_server *s);
 
 /* The exporter (controlplane/metrics) answers with this. */
+/* Handler helpers over the pool: a connection or a 503 answer; a failed statement logged (never
+ * its parameters) and answered 503 naming what was being done; a unique-key violation. */
+PGconn *db_or_503(struct api_req *q, struct api_resp *r);
+void db_fail(struct api_resp *r, const char *what, const char *err);
+bool is_unique_violation(const char *err);
+
 #endif

@@ -13,27 +13,6 @@
 
 #include "api_internal.h"
 
-static PGconn *db_or_503(struct api_req *q, struct api_resp *r)
-{
-	PGconn *c = api_db_get(&q->s->db);
-
-	if (!c)
-		api_resp_error(r, 503, NULL, "database unavailable");
-	return c;
-}
-
-static void db_fail(struct api_resp *r, const char *what, const char *err)
-{
-	fprintf(stderr, "tradsys-controlplane: %s: %s\n", what, err);
-	api_resp_error(r, 503, NULL, "database error while %s", what);
-}
-
-/* Whether a failed statement was a unique violation (SQLSTATE 23505). */
-static bool is_unique_violation(const char *err)
-{
-	return strstr(err, "duplicate key") != NULL;
-}
-
 /* Issues an access and a refresh token for user (in c's transaction) into r. */
 static int issue_tokens(struct api_req *q, PGconn *c, int64_t uid, const char *name,
 			enum api_role role, struct api_resp *r)

@@ -15,21 +15,6 @@
 #include "clock.h"
 #include "journal.h"
 
-static PGconn *db_or_503(struct api_req *q, struct api_resp *r)
-{
-	PGconn *c = api_db_get(&q->s->db);
-
-	if (!c)
-		api_resp_error(r, 503, NULL, "database unavailable");
-	return c;
-}
-
-static void db_fail(struct api_resp *r, const char *what, const char *err)
-{
-	fprintf(stderr, "tradsys-controlplane: %s: %s\n", what, err);
-	api_resp_error(r, 503, NULL, "database error while %s", what);
-}
-
 /* One JSON cell of a query (json_agg / row_to_json), parsed; NULL with r set on failure. */
 static json_t *query_json(PGconn *c, const char *sql, int n, const char *const *params,
 			  struct api_resp *r, const char *what)

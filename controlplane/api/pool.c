@@ -99,3 +99,23 @@ PGresult *api_db_exec(PGconn *c, const char *sql, int n, const char *const *para
 	PQclear(res);
 	return NULL;
 }
+
+PGconn *db_or_503(struct api_req *q, struct api_resp *r)
+{
+	PGconn *c = api_db_get(&q->s->db);
+
+	if (!c)
+		api_resp_error(r, 503, NULL, "database unavailable");
+	return c;
+}
+
+void db_fail(struct api_resp *r, const char *what, const char *err)
+{
+	fprintf(stderr, "tradsys-controlplane: %s: %s\n", what, err);
+	api_resp_error(r, 503, NULL, "database error while %s", what);
+}
+
+bool is_unique_violation(const char *err)
+{
+	return strstr(err, "duplicate key") != NULL;
+}

@@ -36,39 +36,8 @@ fail() {
 	exit 1
 }
 
-read -r udp port mport < <(python3 -c '
-import socket
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(u.getsockname()[1], *[x.getsockname()[1] for x in s])')
-core=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')
-
-cat >"$work/dp.conf" <<CONF
-[appliance]
-instance = $inst
-log_level = warn
-[driver]
-kind = uring
-interface = lo
-queues = 1
-[feed.a]
-port = $udp
-[worker.0]
-core = $core
-idle = backoff
-handler = count
-CONF
-"$dp" --config "$work/dp.conf" >"$work/dp.out" 2>"$work/dp.err" &
-dpid=$!
-for _ in $(seq 100); do
-	"$dp" --stats "$inst" 2>/dev/null | grep -q '"state":"running","start' && break
-	if ! kill -0 "$dpid" 2>/dev/null; then
-		grep -q io_uring "$work/dp.err" && { echo "SKIP: io_uring unavailable"; exit 77; }
-		fail "dataplane exited during start"
-	fi
-	sleep 0.1
-done
+. "$(dirname "$0")/lib_count_dataplane.sh"
+start_count_dataplane "$dp" "$inst" "$work" backoff
 
 # A journal of worker 0, persisted: the checkpoint row and the lag series appear.
 mkdir -p "$work/journal"
