@@ -36,6 +36,7 @@ fail() {
 	exit 1
 }
 
+# shellcheck source=lib_count_dataplane.sh
 . "$(dirname "$0")/lib_count_dataplane.sh"
 start_count_dataplane "$dp" "$inst" "$work" spin
 

@@ -83,7 +83,7 @@ echo "controlplane.conf: parsed (serve reached the database connect)"
 echo "exsim-rehearsal.conf: $(cat "$work/x.out")"
 
 # Scripts
-shellcheck "$deploy/tune-host" "$deploy/build-deb" "$root"/tests/integration/test_deploy_*.sh ||
+shellcheck -x -P SCRIPTDIR "$deploy/tune-host" "$deploy/build-deb" "$root"/tests/integration/test_deploy_*.sh ||
 	fail "shellcheck"
 shellcheck -s sh "$deploy/debian/tradsys.postinst" "$deploy/debian/tradsys.postrm" || fail "shellcheck (maintainer scripts)"
 echo "shellcheck: clean"
