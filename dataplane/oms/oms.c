@@ -26,6 +26,11 @@ struct oms {
 	void *ctx;
 	struct oms_order *ord;
 	uint32_t free_head;
+	/* Orders with a request in flight, oldest send first: oms_poll looks at the head only,
+	 * so a timeout scan costs what times out, not the pool (a full scan of 65536 slots every
+	 * millisecond evicted the worker's caches and stalled its receive loop). An order whose
+	 * answer came stays linked until its deadline passes and is dropped then. */
+	uint32_t fl_head, fl_tail;
 	struct refmap tokens;
 	uint64_t next_token;
 	uint64_t down_ns[OMS_MAX_VENUES]; /* when each venue's session last dropped */
@@ -34,7 +39,7 @@ struct oms {
 
 static const char *const state_names[OMS_STATES] = {
 	"pending_new",	   "live",   "partial",	 "pending_cancel",
-	"pending_replace", "filled", "canceled", "rejected",
+	"pending_replace", "filled", "canceled", "rejected", "expired",
 };
 
 static const char *const event_names[OMS_EV_KINDS] = {
@@ -92,7 +97,9 @@ struct oms *oms_create(const struct oms_cfg *cfg, struct risk_ctx *risk, const s
 	for (uint32_t i = 0; i < cfg->max_orders; i++) {
 		m->ord[i].next_free = i + 1 < cfg->max_orders ? i + 1 : NONE;
 		m->ord[i].state = OMS_CANCELED;
+		m->ord[i].fl_prev = m->ord[i].fl_next = NONE;
 	}
+	m->fl_head = m->fl_tail = NONE;
 	/* Tokens only grow through the day, across restarts too: start from the microsecond of
 	 * the day (11 digits hold a whole day of them). */
 	struct timespec ts;
@@ -162,6 +169,39 @@ static void new_token(struct oms *m, char out[OUCH_TOKEN_LEN + 1])
 	for (int i = OUCH_TOKEN_LEN - 1; i >= 3; i--, v /= 10)
 		out[i] = (char)('0' + v % 10);
 	out[OUCH_TOKEN_LEN] = '\0';
+}
+
+static void flight_unlink(struct oms *m, struct oms_order *o)
+{
+	uint32_t i = (uint32_t)(o - m->ord);
+
+	if (o->fl_prev == NONE && m->fl_head != i)
+		return; /* not linked */
+	if (o->fl_prev != NONE)
+		m->ord[o->fl_prev].fl_next = o->fl_next;
+	else
+		m->fl_head = o->fl_next;
+	if (o->fl_next != NONE)
+		m->ord[o->fl_next].fl_prev = o->fl_prev;
+	else
+		m->fl_tail = o->fl_prev;
+	o->fl_prev = o->fl_next = NONE;
+}
+
+/* A request for o went out at now: it is the newest in flight. */
+static void flight_push(struct oms *m, struct oms_order *o, uint64_t now)
+{
+	uint32_t i = (uint32_t)(o - m->ord);
+
+	flight_unlink(m, o);
+	o->sent_ns = now;
+	o->timed_out = false;
+	o->fl_prev = m->fl_tail;
+	if (m->fl_tail != NONE)
+		m->ord[m->fl_tail].fl_next = i;
+	else
+		m->fl_head = i;
+	m->fl_tail = i;
 }
 
 /* The order is final: its tokens go, its slot returns to the pool. */
@@ -249,9 +289,8 @@ int oms_send(struct oms *m, const struct oms_request *r, uint64_t now, uint64_t 
 	o->qty = o->leaves = r->qty;
 	o->filled = 0;
 	o->venue_ref = 0;
-	o->sent_ns = now;
 	o->trigger_tsc = r->trigger_tsc;
-	o->timed_out = false;
+	flight_push(m, o, now);
 	token_put(m, o, o->token);
 	risk_on_open(m->risk, o->account, RI(m, o->venue, o->instrument), o->side, o->price,
 		     o->leaves);
@@ -285,8 +324,7 @@ int oms_cancel(struct oms *m, uint64_t id, int64_t leaves, uint64_t now)
 		return rc;
 	o->prev_state = o->state;
 	o->state = OMS_PENDING_CANCEL;
-	o->sent_ns = now;
-	o->timed_out = false;
+	flight_push(m, o, now);
 	m->st.cancels_sent++;
 	emit(m, OMS_EV_CANCEL_SENT, o, leaves, o->price, 0, 0, now);
 	return 0;
@@ -342,9 +380,8 @@ int oms_replace(struct oms *m, uint64_t id, int64_t price, int64_t qty, uint64_t
 	o->state = OMS_PENDING_REPLACE;
 	o->pend_price = price;
 	o->pend_qty = qty;
-	o->sent_ns = now;
 	o->trigger_tsc = trigger_tsc;
-	o->timed_out = false;
+	flight_push(m, o, now);
 	m->st.replaces_sent++;
 	emit(m, OMS_EV_REPLACE_SENT, o, qty, price, 0, 0, now);
 	return 0;
@@ -524,13 +561,15 @@ uint32_t oms_poll(struct oms *m, uint64_t now)
 
 	if (!m->cfg.inflight_timeout_ns)
 		return 0;
-	for (uint32_t i = 0; i < m->cfg.max_orders; i++) {
-		struct oms_order *o = &m->ord[i];
+	while (m->fl_head != NONE) {
+		struct oms_order *o = &m->ord[m->fl_head];
+		if (now - o->sent_ns < m->cfg.inflight_timeout_ns)
+			break; /* the rest went out later */
+		flight_unlink(m, o);
 		if (is_final(o->state) || !o->id || o->timed_out ||
 		    (o->state != OMS_PENDING_NEW && o->state != OMS_PENDING_CANCEL &&
-		     o->state != OMS_PENDING_REPLACE) ||
-		    now - o->sent_ns < m->cfg.inflight_timeout_ns)
-			continue;
+		     o->state != OMS_PENDING_REPLACE))
+			continue; /* answered in time */
 		o->timed_out = true;
 		m->st.timeouts++;
 		n++;

@@ -70,6 +70,7 @@ struct oms_order {
 	uint64_t trigger_tsc; /* rx TSC of the market data that caused it (tick-to-trade) */
 	uint32_t next_free;
 	uint32_t gen;
+	uint32_t fl_prev, fl_next; /* the in-flight list, oldest request first */
 	bool timed_out;
 };
 

@@ -465,6 +465,7 @@ struct shm_journal_writer *shm_journal_writer_open(const struct shm_journal_opts
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
 	w->now = o->now;
+	w->tsc = o->tsc;
 	w->now_ctx = o->now_ctx;
 	w->worker = o->worker;
 	w->new_capacity = o->capacity ? o->capacity : SHM_JOURNAL_DEFAULT_CAPACITY;
@@ -527,6 +528,20 @@ int shm_journal_writer_sync(struct shm_journal_writer *w)
 		close(dfd);
 	}
 	return rc;
+}
+
+uint32_t shm_journal_writer_prefault(struct shm_journal_writer *w, uint32_t records)
+{
+	const uint64_t per_page = 4096 / sizeof(struct shm_journal_record);
+	uint64_t end = w->index + records;
+	uint32_t pages = 0;
+
+	if (end > w->capacity)
+		end = w->capacity;
+	/* The slot at index is unused, and so is the first slot of every later page. */
+	for (uint64_t i = w->index; i < end; i = (i / per_page + 1) * per_page, pages++)
+		atomic_store_explicit(&w->recs[i].seq, 0, memory_order_relaxed);
+	return pages;
 }
 
 int shm_journal_writer_close(struct shm_journal_writer *w)

@@ -177,8 +177,11 @@ struct shm_journal_opts {
 	const char *instance; /* 1..31 of [A-Za-z0-9._-] */
 	uint32_t worker;
 	uint64_t capacity; /* records per new file; 0: SHM_JOURNAL_DEFAULT_CAPACITY */
-	/* Wall clock in ns since the epoch; NULL: clock_wall_ns. Tests inject one to cross days. */
+	/* Wall clock in ns since the epoch; NULL: clock_wall_ns. Tests inject one to cross days;
+	 * a worker passes the time of the burst it is handling, read once for the whole burst. */
 	uint64_t (*now)(void *ctx);
+	/* The records' TSC; NULL: clock_tsc. */
+	uint64_t (*tsc)(void *ctx);
 	void *now_ctx;
 };
 
@@ -191,6 +194,7 @@ struct shm_journal_writer {
 	uint64_t capacity; /* of the current file */
 	uint64_t day_end_ns; /* first ns of the UTC day after the current file's */
 	uint64_t (*now)(void *ctx);
+	uint64_t (*tsc)(void *ctx);
 	void *now_ctx;
 	/* cold */
 	_Alignas(64) struct shm_journal_file_header *hdr;
@@ -224,6 +228,16 @@ int shm_journal_writer_close(struct shm_journal_writer *w);
 int shm_journal_writer_sync(struct shm_journal_writer *w);
 
 /*
+ * Off the hot path (a worker's timer): makes the pages of the next `records` slots of the current
+ * file writable now, so that appends do not take the page fault. The first write to a page of a
+ * shared file mapping faults into the file system (ext4 allocates and journals the block: about
+ * a microsecond), and so does the first write after writeback cleaned the page. It stores 0 into
+ * the seq of unused slots only, which is what readers already see there. Returns the pages
+ * touched.
+ */
+uint32_t shm_journal_writer_prefault(struct shm_journal_writer *w, uint32_t records);
+
+/*
  * Starts the next file (the current is full or of an earlier day) as of wall time now. Called by
  * shm_journal_reserve; exposed for tests. Returns 0 or -errno with the reason in w->err.
  */
@@ -245,7 +259,7 @@ static inline struct shm_journal_record *shm_journal_reserve(struct shm_journal_
 			return NULL;
 	r = &w->recs[w->index];
 	r->wall_ns = now;
-	r->tsc = clock_tsc();
+	r->tsc = w->tsc ? w->tsc(w->now_ctx) : clock_tsc();
 	return r;
 }
 

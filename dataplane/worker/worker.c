@@ -87,14 +87,14 @@ uint32_t worker_pass(struct worker *w, uint64_t now_tsc)
 
 	st->passes++;
 	if (n) {
-		uint64_t t0 = clock_tsc(), bytes = 0;
+		uint64_t bytes = 0;
 
 		/* Summed before the handler runs: it may rewrite the views it was given. */
 		for (uint16_t i = 0; i < n; i++)
 			bytes += w->pkts[i].len;
 		w->h.on_packets(w->h.ctx, w->pkts, n, now_tsc);
 		driver_release(w->drv, w->queue, w->pkts, n);
-		hist_record(&st->burst_cycles, clock_tsc() - t0);
+		hist_record(&st->burst_cycles, clock_tsc() - now_tsc);
 		st->busy_passes++;
 		st->packets += n;
 		st->bytes += bytes;

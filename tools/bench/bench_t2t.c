@@ -3,8 +3,13 @@
  * network namespace publishing ITCH over MoldUDP64 with background flow and taking OUCH; the
  * dataplane in another with the market maker, feed on the XDP driver over the veth pair) for
  * --ops seconds (default 10) per run, and reports the dataplane's own histograms: tick-to-trade
- * from the packet's RX TSC to the OUCH session's io_uring submit, the decode + book stage per
- * burst, and the strategy stage (strategy, risk, OMS, encode) per market data event.
+ * from the packet's RX TSC to the OUCH session's io_uring submit (every order), the feed stage
+ * (RX to the market data event reaching the strategies: decode and book of that message and of
+ * those before it in the burst) and the strategy stage (strategy, risk, OMS, encode), both on one
+ * market data event in 16. The worker
+ * busy-spins on the highest allowed CPU and exsim runs on the others (TRADSYS_TRADING_PIN=1), as
+ * on a box whose worker core is isolated; on this 2-vCPU VM the worker's core is still shared
+ * with whatever else the kernel schedules there, so the tail shows that.
  * Usage: tradsys-bench t2t [--runs N] [--ops SECONDS] [--file DRIVER]   (needs root)
  */
 #include <stdio.h>
@@ -42,13 +47,13 @@ static int run_t2t(const struct bench_opts *o)
 	}
 	if (exe_dir(dir, sizeof(dir)))
 		return 1;
-	snprintf(wl, sizeof(wl), "\"driver\":\"%s\",\"seconds\":%lu,\"feed_rate\":3000", driver,
+	snprintf(wl, sizeof(wl), "\"driver\":\"%s\",\"seconds\":%lu,\"feed_rate\":3000,\"worker\":\"spin, pinned\"", driver,
 		 secs);
 	for (unsigned int r = 0; r < (o->runs ? o->runs : 1); r++) {
 		/* The script lives in the source tree; the binaries next to this one. */
 		snprintf(
 			cmd, sizeof(cmd),
-			"'" TRADSYS_SOURCE_DIR "/tests/integration/test_trading.sh' "
+			"TRADSYS_TRADING_PIN=1 '" TRADSYS_SOURCE_DIR "/tests/integration/test_trading.sh' "
 			"'%s/../../dataplane/worker/tradsys-dataplane' '%s/../exsim/tradsys-exsim' "
 			"%s %lu 2>&1",
 			dir, dir, driver, secs);

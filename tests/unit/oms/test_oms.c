@@ -397,3 +397,65 @@ Test(oms, lost_in_a_disconnect_expires_after_the_timeout)
 	cr_assert_eq(oms_order(oms, c)->state, OMS_PENDING_NEW);
 	cr_assert_eq(evs[nevs - 1].kind, OMS_EV_TIMEOUT);
 }
+
+static uint64_t buy_at(int64_t qty, int64_t price, uint64_t now)
+{
+	struct oms_request r = {
+		.account = ACCT, .instrument = INSTR, .side = 'B', .price = price, .qty = qty
+	};
+	uint64_t id = 0;
+
+	cr_assert_eq(oms_send(oms, &r, now, &id), 0);
+	return id;
+}
+
+/* The in-flight list: timeouts come oldest request first, once each, only for requests still
+ * unanswered, and a new request on an order (a cancel) restarts its clock. */
+Test(oms, timeouts_follow_the_request_order)
+{
+	uint64_t a = buy_at(10, 1000000, 1000);
+	const struct oms_order *oa = oms_order(oms, a);
+	accepted(oa->token, 10, 1000000);
+	uint64_t b = buy_at(10, 1000000, 2000);
+	uint64_t c = buy_at(10, 1000000, 3000);
+	accepted(oms_order(oms, c)->token, 10, 1000000);
+	cr_assert_eq(oms_cancel(oms, a, 0, 3500), 0);
+	cr_assert_eq(oa->state, OMS_PENDING_CANCEL);
+
+	cr_assert_eq(oms_poll(oms, 1000 + 1000000), 0, "a's first request was answered");
+	cr_assert_eq(oms_poll(oms, 2000 + 999999), 0);
+	cr_assert_eq(oms_poll(oms, 2000 + 1000000), 1, "b's new order is unanswered");
+	cr_assert(oms_order(oms, b)->timed_out);
+	cr_assert_eq(evs[nevs - 1].kind, OMS_EV_TIMEOUT);
+	cr_assert_eq(evs[nevs - 1].o, oms_order(oms, b));
+	cr_assert_eq(oms_poll(oms, 3000 + 1000000), 0, "c was accepted");
+	cr_assert_eq(oms_poll(oms, 3500 + 1000000), 1, "a's cancel is unanswered");
+	cr_assert_eq(evs[nevs - 1].o, oa);
+	cr_assert_eq(oms_poll(oms, 100000000), 0, "each request times out once");
+}
+
+/* Many orders through a small pool: slots are reused while their old requests are still on the
+ * in-flight list; the list stays consistent and only the one unanswered order times out. */
+Test(oms, in_flight_list_survives_slot_reuse)
+{
+	uint64_t now = 1000;
+
+	for (int i = 0; i < 5000; i++, now += 10) {
+		uint64_t id = buy_at(10, 1000000, now);
+		const struct oms_order *o = oms_order(oms, id);
+		accepted(o->token, 10, 1000000);
+		cr_assert_eq(oms_cancel(oms, id, 0, now + 5), 0);
+		canceled(o->token, 10, 'U');
+		cr_assert_eq(o->state, OMS_CANCELED);
+		if (i % 100 == 0)
+			cr_assert_eq(oms_poll(oms, now), 0);
+		nevs = 0;
+		nout = 0;
+	}
+	uint64_t last = buy_at(10, 1000000, now);
+	cr_assert_eq(oms_poll(oms, now + 999999), 0);
+	cr_assert_eq(oms_poll(oms, now + 1000000), 1);
+	cr_assert(oms_order(oms, last)->timed_out);
+	cr_assert_eq(oms_stats(oms)->timeouts, 1);
+	cr_assert_str_eq(oms_state_name(OMS_EXPIRED), "expired");
+}

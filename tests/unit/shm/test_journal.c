@@ -518,3 +518,28 @@ Test(journal, a_reader_follows_a_running_writer_across_files)
 	shm_journal_reader_close(r);
 	shm_journal_writer_close(w);
 }
+
+/* Prefaulting ahead of the writer touches one slot per page from the next slot to the end of the
+ * file, never past it, and leaves the reader seeing exactly what was committed. */
+Test(journal, prefault_touches_the_pages_ahead_and_changes_nothing_a_reader_sees)
+{
+	struct shm_journal_writer *w = open_writer(100); /* 32 records per 4 KiB page */
+	struct shm_journal_record recs[128];
+	struct shm_journal_reader *r;
+
+	for (uint64_t i = 1; i <= 3; i++)
+		cr_assert_eq(append_order(w, i), i);
+	/* Slots 3..34: the rest of page 0 and page 1. */
+	cr_assert_eq(shm_journal_writer_prefault(w, 32), 2);
+	/* Slots 3..99: pages 0 to 3 (the file ends at slot 99). */
+	cr_assert_eq(shm_journal_writer_prefault(w, 1000), 4);
+	r = shm_journal_reader_open(dir, "ti", 3, 1, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	cr_assert_eq(shm_journal_reader_read(r, recs, 128), 3);
+	for (uint64_t i = 4; i <= 40; i++)
+		cr_assert_eq(append_order(w, i), i);
+	cr_assert_eq(shm_journal_reader_read(r, recs, 128), 37);
+	check_order(&recs[36], 40);
+	shm_journal_reader_close(r);
+	cr_assert_eq(shm_journal_writer_close(w), 0);
+}
