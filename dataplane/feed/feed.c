@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "clock.h"
+
 struct feed *feed_create(const struct book_cfg *cfg, feed_md_fn on_md, void *ctx)
 {
 	struct feed *f = calloc(1, sizeof(*f));
@@ -85,6 +87,12 @@ static void directory(struct feed *f, const struct itch_stock_directory *r,
 
 int feed_itch_message(struct feed *f, const uint8_t *m, uint16_t len)
 {
+	uint64_t t_in = 0;
+
+	if (__builtin_expect(f->sample_every != 0, 0) && --f->sample_left == 0) {
+		f->sample_left = f->sample_every;
+		t_in = clock_tsc();
+	}
 	int err = itch_msg_check(m, len);
 	struct book_fill fill;
 	int r;
@@ -94,6 +102,10 @@ int feed_itch_message(struct feed *f, const uint8_t *m, uint16_t len)
 		return err;
 	}
 	f->st.itch.msgs[m[0]]++;
+	if (__builtin_expect(t_in != 0, 0)) {
+		f->trace_in = t_in;
+		f->trace_book = clock_tsc();
+	}
 
 	switch (m[0]) {
 	case ITCH_ADD_ORDER:

@@ -29,6 +29,11 @@ struct feed {
 	feed_md_fn on_md; /* may be NULL: books only */
 	void *ctx;
 	uint64_t rx_tsc; /* stamped into events: set by the caller per packet */
+	/* Stage clocks on one message in sample_every (0: never). For a sampled message,
+	 * trace_in is the TSC on entry and trace_book the TSC once it is checked and decoded, just
+	 * before the book; the consumer of its market data event reads and clears them. */
+	uint32_t sample_every, sample_left;
+	uint64_t trace_in, trace_book;
 	struct feed_stats st;
 };
 

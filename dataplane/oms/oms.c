@@ -31,6 +31,9 @@ struct oms {
 	 * millisecond evicted the worker's caches and stalled its receive loop). An order whose
 	 * answer came stays linked until its deadline passes and is dropped then. */
 	uint32_t fl_head, fl_tail;
+	bool trace; /* stage clocks on for the orders being made now */
+	uint64_t trace_overhead;
+	struct hist *risk_hist, *encode_hist;
 	struct refmap tokens;
 	uint64_t next_token;
 	uint64_t down_ns[OMS_MAX_VENUES]; /* when each venue's session last dropped */
@@ -171,6 +174,33 @@ static void new_token(struct oms *m, char out[OUCH_TOKEN_LEN + 1])
 	out[OUCH_TOKEN_LEN] = '\0';
 }
 
+void oms_set_stage_hists(struct oms *m, struct hist *risk, struct hist *encode, uint64_t overhead)
+{
+	m->risk_hist = risk;
+	m->encode_hist = encode;
+	m->trace_overhead = overhead;
+	m->trace = false;
+}
+
+void oms_trace(struct oms *m, bool on)
+{
+	m->trace = on && m->risk_hist && m->encode_hist;
+}
+
+static inline uint64_t less(uint64_t v, uint64_t overhead)
+{
+	return v > overhead ? v - overhead : 0;
+}
+
+/* Risk from t0 to t1, encoding and the session's copy from t1 to now. */
+static void stage_record(struct oms *m, uint64_t t0, uint64_t t1)
+{
+	uint64_t t2 = clock_tsc();
+
+	hist_record(m->risk_hist, less(t1 - t0, m->trace_overhead));
+	hist_record(m->encode_hist, less(t2 - t1, m->trace_overhead));
+}
+
 static void flight_unlink(struct oms *m, struct oms_order *o)
 {
 	uint32_t i = (uint32_t)(o - m->ord);
@@ -237,7 +267,9 @@ int oms_send(struct oms *m, const struct oms_request *r, uint64_t now, uint64_t 
 		.qty = r->qty,
 		.now_ns = now,
 	};
+	uint64_t t0 = m->trace ? clock_tsc() : 0;
 	enum risk_reason why = sym ? risk_check(m->risk, &ro) : RISK_R_BAD_ORDER;
+	uint64_t t1 = m->trace ? clock_tsc() : 0;
 
 	*id = 0;
 	if (why != RISK_OK) {
@@ -272,6 +304,8 @@ int oms_send(struct oms *m, const struct oms_request *r, uint64_t now, uint64_t 
 	int rc = transmit(m, r->venue, &e, sizeof(e));
 	if (rc)
 		return rc; /* nothing was sent: the slot stays free, risk saw no open order */
+	if (m->trace)
+		stage_record(m, t0, t1);
 
 	m->free_head = o->next_free;
 	o->gen++;
@@ -352,7 +386,9 @@ int oms_replace(struct oms *m, uint64_t id, int64_t price, int64_t qty, uint64_t
 		.old_qty = o->leaves,
 		.now_ns = now,
 	};
+	uint64_t t0 = m->trace ? clock_tsc() : 0;
 	enum risk_reason why = risk_check(m->risk, &ro);
+	uint64_t t1 = m->trace ? clock_tsc() : 0;
 	if (why != RISK_OK) {
 		m->st.risk_rejects++;
 		emit(m, OMS_EV_RISK_REJECT, o, qty, price, 0, why, now);
@@ -374,6 +410,8 @@ int oms_replace(struct oms *m, uint64_t id, int64_t price, int64_t qty, uint64_t
 	int rc = transmit(m, o->venue, &u, sizeof(u));
 	if (rc)
 		return rc;
+	if (m->trace)
+		stage_record(m, t0, t1);
 	memcpy(o->new_token, tok, sizeof(tok));
 	token_put(m, o, o->new_token);
 	o->prev_state = o->state;

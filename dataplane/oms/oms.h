@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hist.h"
 #include "ouch.h"
 #include "risk.h"
 
@@ -177,6 +178,15 @@ void oms_venue_down(struct oms *m, uint16_t venue, uint64_t now_ns);
 
 /* Timeouts of in-flight requests. Returns how many timed out now. */
 uint32_t oms_poll(struct oms *m, uint64_t now_ns);
+
+/*
+ * Stage clocks: while tracing is on, each new order or replace that passes risk records the
+ * risk check's cycles into risk and the OUCH encoding plus the hand-off to the session into
+ * encode, less overhead (the cost of one TSC read). The worker turns tracing on for the market
+ * data events it samples; hist pointers NULL: never.
+ */
+void oms_set_stage_hists(struct oms *m, struct hist *risk, struct hist *encode, uint64_t overhead);
+void oms_trace(struct oms *m, bool on);
 
 const struct oms_order *oms_order(const struct oms *m, uint64_t id);
 const struct oms_stats *oms_stats(const struct oms *m);

@@ -459,3 +459,31 @@ Test(oms, in_flight_list_survives_slot_reuse)
 	cr_assert_eq(oms_stats(oms)->timeouts, 1);
 	cr_assert_str_eq(oms_state_name(OMS_EXPIRED), "expired");
 }
+
+/* Stage clocks: only orders made while tracing is on are timed, one risk and one encode value
+ * each; a refused order times nothing. */
+Test(oms, stage_clocks_time_traced_orders_only)
+{
+	static struct hist risk_h, enc_h;
+
+	hist_reset(&risk_h);
+	hist_reset(&enc_h);
+	oms_set_stage_hists(oms, &risk_h, &enc_h, 0);
+	buy(10, 1000000);
+	cr_assert_eq(risk_h.count, 0);
+	oms_trace(oms, true);
+	uint64_t id = buy(10, 1000000);
+	accepted(oms_order(oms, id)->token, 10, 1000000);
+	cr_assert_eq(oms_replace(oms, id, 999900, 10, 0, 2000), 0);
+	struct oms_request big = {
+		.account = ACCT, .instrument = INSTR, .side = 'B', .price = 1000000, .qty = 5000
+	};
+	uint64_t none;
+	cr_assert_lt(oms_send(oms, &big, 3000, &none), 0, "over max_order_qty");
+	cr_assert_eq(risk_h.count, 2);
+	cr_assert_eq(enc_h.count, 2);
+	cr_assert_gt(enc_h.max, 0, "encoding and the session's copy take time");
+	oms_trace(oms, false);
+	buy(10, 1000000);
+	cr_assert_eq(risk_h.count, 2);
+}

@@ -208,3 +208,22 @@ Test(feed, mold_gap_that_cannot_be_recovered_marks_books_stale)
 	mold_session_destroy(s);
 	feed_destroy(f);
 }
+
+/* Stage clocks sample one message in sample_every: its entry and decoded TSCs are left for the
+ * consumer of its event, in order; unsampled messages leave them alone. */
+Test(feed, one_message_in_sample_every_carries_stage_clocks)
+{
+	struct feed *f = mk();
+
+	f->sample_every = f->sample_left = 3;
+	cr_assert_eq(feed_itch_message(f, m, add('B', 1, 1, 100, 10000)), 0);
+	cr_assert_eq(feed_itch_message(f, m, add('B', 1, 2, 100, 10000)), 0);
+	cr_assert_eq(f->trace_book, 0);
+	cr_assert_eq(feed_itch_message(f, m, add('B', 1, 3, 100, 10000)), 0);
+	cr_assert_neq(f->trace_book, 0, "the third message is sampled");
+	cr_assert_geq(f->trace_book, f->trace_in);
+	f->trace_book = 0;
+	cr_assert_eq(feed_itch_message(f, m, add('B', 1, 4, 100, 10000)), 0);
+	cr_assert_eq(f->trace_book, 0);
+	feed_destroy(f);
+}
