@@ -19,9 +19,14 @@
 # order is sent after it and the strategy's attempts are refused as max_qty. With MODE reconnect,
 # the venue drops the order-entry session twice mid-trading (exsim's control socket): the session
 # reconnects by itself, replays what it missed (the venue's cancel-on-disconnect included), and
-# fills, position and open orders still equal the venue's.
+# fills, position and open orders still equal the venue's. With MODE venue, an operator
+# disconnects the venue through the command ring (--command ... venue disconnect sim): the session
+# logs out and stays down (closed and admin_down in --stats, not connected at exsim, no order
+# entered at the venue while it is down), then connect brings it back: it logs in again, trading
+# resumes, and fills, position and open orders still equal the venue's (nothing lost).
 # Usage: test_trading.sh TRADSYS_DATAPLANE TRADSYS_EXSIM [DRIVER] [SECONDS] [MODE]
-#        (MODE trade (default) or risk; exit 0 pass, 1 fail, 77 skip)
+#        (MODE trade (default), risk, kill, limit, reconnect or venue; exit 0 pass, 1 fail,
+#        77 skip)
 set -euo pipefail
 dp=$1
 exsim=$2
@@ -181,6 +186,44 @@ if [ "$mode" = kill ] || [ "$mode" = limit ]; then
 	sleep 0.5
 	sent_at_kill=$("$dp" --stats "$inst" | python3 -c 'import json,sys; print(json.load(sys.stdin)["workers"][0]["trading"]["orders_sent"])')
 	sleep $((secs - secs / 2))
+elif [ "$mode" = venue ]; then
+	# session STATE [ADMIN_DOWN]: waits up to 5 s for venue sim's row in --stats to show it.
+	session() {
+		for _ in $(seq 50); do
+			"$dp" --stats "$inst" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["workers"][0]["trading"]["sessions"][0]
+want = sys.argv[1:]
+ok = s["name"] == "sim" and s["state"] == want[0] and str(s["admin_down"]).lower() == want[1]
+sys.exit(0 if ok else 1)' "$@" && return 0
+			sleep 0.1
+		done
+		return 1
+	}
+	exsim_ctl() {
+		python3 - "$work/exsim.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+print(s.recv(200).decode().strip())
+PY
+	}
+	session active false || fail "the session did not log in at start"
+	sleep $((secs / 3))
+	"$dp" --command "$inst" 0 venue disconnect sim >/dev/null || fail "--command venue disconnect failed"
+	session closed true || fail "--stats does not show the session closed by the operator"
+	case $(exsim_ctl "disconnect mm") in
+	"error mm is not connected") ;;
+	*) fail "exsim still has the session connected after the disconnect command" ;;
+	esac
+	sleep 1
+	session closed true || fail "the session did not stay down"
+	"$dp" --command "$inst" 0 venue connect sim >/dev/null || fail "--command venue connect failed"
+	session active false || fail "the session did not log in again after connect"
+	logins=$("$dp" --stats "$inst" | python3 -c 'import json,sys; print(json.load(sys.stdin)["workers"][0]["trading"]["sessions"][0]["logins"])')
+	[ "$logins" = 2 ] || fail "logins $logins after connect, expected 2"
+	sleep $((secs - secs / 3))
 elif [ "$mode" = reconnect ]; then
 	for _ in 1 2; do
 		sleep $((secs / 3))
@@ -224,6 +267,22 @@ sent=$(sed -n 's/^trading: .* orders_sent \([0-9]*\) .*/\1/p' "$work/dp.out")
 if [ "$mode" = reconnect ]; then
 	grep -qE '^trading: venue sim state [a-z_]+ logins [3-9] disconnects [2-9]' "$work/dp.out" ||
 		fail "the session did not drop and log in again twice"
+fi
+if [ "$mode" = venue ]; then
+	grep -qE '^trading: venue sim state [a-z_]+ logins 2 ' "$work/dp.out" ||
+		fail "the session did not log in exactly twice"
+	grep -qE '^trading: journal_records [1-9][0-9]* journal_failed 0 commands 2 command_errors 0' \
+		"$work/dp.out" || fail "the venue commands were not acknowledged in the journal"
+	# At the venue: a logout, no order entered while down, orders entered after the new login.
+	awk -F, 'NR > 1 && $2 == "mm" {
+		if ($3 == "DISCONNECT" && $11 == "logout") { down = 1; logouts++ }
+		else if ($3 == "LOGIN") { if (down) relogins++; down = 0 }
+		else if ($3 == "ENTER") { if (down) while_down++; else if (relogins) after++ }
+	} END {
+		printf "logouts %d relogins %d entered_while_down %d entered_after %d\n",
+			logouts, relogins, while_down, after
+		exit !(logouts >= 1 && relogins >= 1 && while_down == 0 && after > 0)
+	}' "$work/rec/orders.csv" || fail "the venue's record does not show logout, silence, login, trading"
 fi
 if [ "$mode" = kill ] || [ "$mode" = limit ]; then
 	[ "$sent" = "$sent_at_kill" ] || fail "orders sent after the $mode command ($sent_at_kill then $sent)"
