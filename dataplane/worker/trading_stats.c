@@ -32,6 +32,8 @@ int trading_stats_init(struct trading_stats *ts, struct shm_stats_worker *st, ui
 	if (!ts->killed)
 		return -ENOMEM;
 	_Static_assert(RISK_R_REASONS <= SHM_STATS_MAX_REASONS, "room for every risk reason");
+	if (!st)
+		return 0; /* --check builds the handler without a stats region */
 	st->nreasons = RISK_R_REASONS;
 	for (int r = 0; r < RISK_R_REASONS; r++)
 		snprintf(st->reason_names[r], SHM_STATS_REASON_NAME_LEN, "%s",
@@ -47,7 +49,7 @@ void trading_stats_fini(struct trading_stats *ts)
 
 void trading_stats_venue(struct trading_stats *ts, uint16_t i, const char *name)
 {
-	if (i >= SHM_STATS_MAX_SESSIONS)
+	if (!ts->st || i >= SHM_STATS_MAX_SESSIONS)
 		return;
 	snprintf(ts->st->sessions[i].name, SHM_STATS_SESSION_NAME_LEN, "%s", name);
 	if (i + 1u > ts->st->nsessions)
@@ -75,7 +77,7 @@ void trading_stats_session_state(struct trading_stats *ts, uint16_t i, enum vses
 
 void trading_stats_admin(struct trading_stats *ts, uint16_t i, bool down)
 {
-	if (i < SHM_STATS_MAX_SESSIONS)
+	if (ts->st && i < SHM_STATS_MAX_SESSIONS)
 		ts->st->sessions[i].admin_down = down;
 }
 
@@ -126,7 +128,7 @@ void trading_stats_event(struct trading_stats *ts, const struct oms_event *ev)
 
 void trading_stats_kill(struct trading_stats *ts, enum risk_scope scope, uint32_t id, bool on)
 {
-	if (scope != RISK_SCOPE_INSTRUMENT || id >= ts->ninstr)
+	if (scope != RISK_SCOPE_INSTRUMENT || id >= ts->ninstr || !ts->killed)
 		return;
 	uint64_t bit = 1ull << (id % 64), *w = &ts->killed[id / 64];
 	if (on && !(*w & bit))
@@ -206,6 +208,8 @@ void trading_stats_publish(struct trading_stats *ts, const struct risk_ctx *risk
 {
 	struct shm_stats_worker *st = ts->st;
 
+	if (!st)
+		return;
 	for (uint16_t i = 0; i < ts->nvenues; i++) {
 		const struct vsession_stats *vs = vsession_stats(sessions[i]);
 		struct shm_stats_session *s = &st->sessions[i];
