@@ -108,9 +108,9 @@ static void note_position(struct trading_stats *ts, const struct oms_order *o)
 	__atomic_store_n(&st->npositions, st->npositions + 1, __ATOMIC_RELEASE);
 }
 
-void trading_stats_event(struct trading_stats *ts, const struct oms_event *ev)
+void trading_stats_answer(struct trading_stats *ts, const struct oms_event *ev)
 {
-	if (ev->kind == OMS_EV_SENT || !ev->o || !ts->st || ev->o->venue >= SHM_STATS_MAX_SESSIONS)
+	if (!ev->o || !ts->st || ev->o->venue >= SHM_STATS_MAX_SESSIONS)
 		return;
 	struct shm_stats_session *s = &ts->st->sessions[ev->o->venue];
 	switch (ev->kind) {

@@ -49,9 +49,17 @@ void trading_stats_session_state(struct trading_stats *ts, uint16_t i, enum vses
 /* An operator disconnected (down true) or connected (false) venue i. */
 void trading_stats_admin(struct trading_stats *ts, uint16_t i, bool down);
 
-/* An OMS event: venue answers are counted per venue, fills note their position row. Called for
- * every event; orders being sent (OMS_EV_SENT, on the tick-to-trade path) return at once. */
-void trading_stats_event(struct trading_stats *ts, const struct oms_event *ev);
+/* A venue's answer (accepted, canceled, rejected, expired, fill): counted per venue; a fill
+ * notes its position row. */
+void trading_stats_answer(struct trading_stats *ts, const struct oms_event *ev);
+
+/* An OMS event. Inline so an order being sent (OMS_EV_SENT, on the tick-to-trade path) costs one
+ * compare and no call. */
+static inline void trading_stats_event(struct trading_stats *ts, const struct oms_event *ev)
+{
+	if (ev->kind != OMS_EV_SENT)
+		trading_stats_answer(ts, ev);
+}
 
 /* A kill switch command that risk accepted (scope, id as risk_kill). */
 void trading_stats_kill(struct trading_stats *ts, enum risk_scope scope, uint32_t id, bool on);
