@@ -28,6 +28,7 @@ int trading_stats_init(struct trading_stats *ts, struct shm_stats_worker *st, ui
 	ts->max_accounts = max_accounts;
 	ts->symbol = symbol;
 	ts->ctx = ctx;
+	ts->kills_changed = true;
 	ts->killed = calloc((ninstr + 63) / 64 + 1, sizeof(uint64_t));
 	if (!ts->killed)
 		return -ENOMEM;
@@ -128,6 +129,7 @@ void trading_stats_answer(struct trading_stats *ts, const struct oms_event *ev)
 
 void trading_stats_kill(struct trading_stats *ts, enum risk_scope scope, uint32_t id, bool on)
 {
+	ts->kills_changed = true;
 	if (scope != RISK_SCOPE_INSTRUMENT || id >= ts->ninstr || !ts->killed)
 		return;
 	uint64_t bit = 1ull << (id % 64), *w = &ts->killed[id / 64];
@@ -143,7 +145,12 @@ static void publish_kills(struct trading_stats *ts, const struct risk_ctx *risk)
 	struct shm_stats_worker *st = ts->st;
 	uint32_t n = 0;
 
+	/* The firm switch is also thrown by the worker itself (a journal write failed); account and
+	 * instrument switches move only by command, so they are rescanned only after one. */
 	st->kill_firm = risk_killed(risk, UINT32_MAX, UINT32_MAX);
+	if (!ts->kills_changed)
+		return;
+	ts->kills_changed = false;
 	for (uint32_t a = 0; a < ts->max_accounts; a++) {
 		struct risk_account_view av;
 		if (risk_account_view(risk, a, &av) || av.state != RISK_ACCT_KILLED)

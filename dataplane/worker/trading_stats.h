@@ -24,6 +24,7 @@ struct trading_stats {
 	uint16_t nvenues;
 	uint64_t *killed; /* a bit per risk instrument killed by a command */
 	uint32_t nkilled;
+	bool kills_changed; /* a kill command arrived since the last publish (accounts rescanned) */
 	uint64_t next_full_ns; /* accounts and positions are published every 10 ms */
 	const char *(*symbol)(void *ctx, uint16_t venue, uint32_t instrument);
 	void *ctx;
