@@ -115,6 +115,12 @@ static int send_command(int argc, char **argv)
 		c.manual_order.qty = strtoll(argv[7], NULL, 10);
 		c.manual_order.price = strtoll(argv[8], NULL, 10);
 		bad = argv[6][0] != 'B' && argv[6][0] != 'S';
+	} else if (!strcmp(cmd, "venue") && argc == 5) {
+		c.type = !strcmp(argv[3], "connect") ? SHM_COMMAND_VENUE_CONNECT
+						     : SHM_COMMAND_VENUE_DISCONNECT;
+		bad = (strcmp(argv[3], "connect") && strcmp(argv[3], "disconnect")) ||
+		      strlen(argv[4]) >= sizeof(c.venue.name);
+		snprintf(c.venue.name, sizeof(c.venue.name), "%s", argv[4]);
 	} else if (!strcmp(cmd, "cancel") && argc == 5) {
 		c.type = SHM_COMMAND_MANUAL_CANCEL;
 		c.manual_cancel.account = (uint32_t)strtoul(argv[3], NULL, 10);
@@ -209,6 +215,7 @@ static int usage(FILE *f, int rc)
 		"             daily_loss_limit, max_open_orders, order_rate; internal units)\n"
 		"           order ACCOUNT VENUE INSTRUMENT B|S QTY PRICE   (a manual order)\n"
 		"           cancel ACCOUNT ORDER_ID\n"
+		"           venue disconnect|connect NAME   (log out and stay down / reconnect)\n"
 		"       the answer is journaled (command ack) by the worker\n");
 	return rc;
 }

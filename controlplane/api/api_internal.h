@@ -176,7 +176,7 @@ int api_audit(PGconn *c, const struct api_req *q, const char *action, const char
 /* The query-string argument name of the request, or NULL. */
 const char *api_query_arg(const struct api_req *q, const char *name);
 
-/* Handlers (handlers.c, auth_handlers.c). */
+/* Handlers (handlers.c, auth_handlers.c, venues.c). */
 typedef void (*api_handler_fn)(struct api_req *q, struct api_resp *r);
 void api_h_health(struct api_req *q, struct api_resp *r);
 void api_h_ready(struct api_req *q, struct api_resp *r);
@@ -202,6 +202,10 @@ void api_h_limits_put(struct api_req *q, struct api_resp *r);
 void api_h_kill(struct api_req *q, struct api_resp *r);
 void api_h_status(struct api_req *q, struct api_resp *r);
 void api_h_audit(struct api_req *q, struct api_resp *r);
+/* venues.c */
+void api_h_venues(struct api_req *q, struct api_resp *r);
+void api_h_venue_disconnect(struct api_req *q, struct api_resp *r);
+void api_h_venue_connect(struct api_req *q, struct api_resp *r);
 
 /* Looks up an API key "tsk_<prefix>_<secret>". Returns 0 and fills who, -EACCES for a bad,
  * revoked or expired key, -EIO when the database fails. */

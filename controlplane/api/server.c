@@ -25,7 +25,7 @@ const int api_status_codes[API_NCODES] = { 200, 201, 202, 204, 400, 401,
 
 static const struct route {
 	const char *method;
-	const char *path; /* "{id}" matches a decimal id */
+	const char *path; /* "{id}": a decimal id; "{name}": a segment the handler reads */
 	uint32_t perm;
 	api_handler_fn fn;
 } routes[] = {
@@ -53,6 +53,10 @@ static const struct route {
 	{ "PUT", "/api/v1/risk/limits", API_PERM_SYSTEM_CONFIGURE, api_h_limits_put },
 	{ "POST", "/api/v1/kill", API_PERM_SYSTEM_CONFIGURE, api_h_kill },
 	{ "GET", "/api/v1/status", API_PERM_ORDER_VIEW, api_h_status },
+	{ "GET", "/api/v1/venues", API_PERM_ORDER_VIEW, api_h_venues },
+	{ "POST", "/api/v1/venues/{name}/disconnect", API_PERM_SYSTEM_CONFIGURE,
+	  api_h_venue_disconnect },
+	{ "POST", "/api/v1/venues/{name}/connect", API_PERM_SYSTEM_CONFIGURE, api_h_venue_connect },
 	{ "GET", "/api/v1/audit", API_PERM_REPORTS_GENERATE, api_h_audit },
 };
 
@@ -137,6 +141,14 @@ static bool route_match(const char *pattern, const char *path, uint64_t ids[2])
 				return false;
 			ids[nid++] = v;
 			pattern += 4;
+			continue;
+		}
+		if (!strncmp(pattern, "{name}", 6)) {
+			const char *end = strchr(path, '/');
+			if (!end || end == path)
+				return false;
+			path = end;
+			pattern += 6;
 			continue;
 		}
 		if (*pattern++ != *path++)

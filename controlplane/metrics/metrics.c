@@ -7,6 +7,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -88,8 +90,6 @@ static const struct counter {
 	C("tradsys_orders_sent_total", "counter",
 	  "Orders that passed risk and went to a venue session.", orders_sent),
 	C("tradsys_fills_total", "counter", "Fills received.", fills),
-	C("tradsys_risk_rejects_total", "counter", "Orders refused by pre-trade risk checks.",
-	  risk_rejects),
 	C("tradsys_venue_rejects_total", "counter", "Orders rejected by a venue.", venue_rejects),
 	C("tradsys_md_events_total", "counter", "Market data events given to strategies.",
 	  md_events),
@@ -153,6 +153,245 @@ static void render_histogram(FILE *out, const char *name, const struct hist *h, 
 		(unsigned long)count);
 	fprintf(out, "%s_sum{worker=\"%u\"} %.9g\n", name, worker, seconds(h->sum, hz));
 	fprintf(out, "%s_count{worker=\"%u\"} %lu\n", name, worker, (unsigned long)count);
+}
+
+/* A trading worker (ABI 3 block in use): it names its venues or its risk controls. */
+static bool trading(const struct shm_stats_worker *w)
+{
+	return w->nsessions || w->nreasons;
+}
+
+static uint32_t at_most(uint32_t v, uint32_t max)
+{
+	return v < max ? v : max;
+}
+
+/* Money as currency units (the region keeps SHM_STATS_MONEY_SCALE units per currency unit). */
+static double money(int64_t v)
+{
+	return (double)v / SHM_STATS_MONEY_SCALE;
+}
+
+/* {worker="W",venue="NAME" (no closing brace: the caller adds labels or "}") */
+static void session_labels(FILE *out, uint32_t worker, const struct shm_stats_session *v)
+{
+	fprintf(out, "{worker=\"%u\",venue=\"", worker);
+	label_value(out, v->name, sizeof(v->name));
+	fputc('"', out);
+}
+
+/* Per venue session: one gauge or counter per field. */
+static const struct session_field {
+	const char *name;
+	const char *type;
+	const char *help;
+	size_t off;
+} session_fields[] = {
+#define S(name, type, help, field)                                          \
+	{                                                                   \
+		name, type, help, offsetof(struct shm_stats_session, field) \
+	}
+	S("tradsys_session_next_inbound_seq", "gauge",
+	  "Next sequence number expected from the venue (SoupBinTCP).", next_seq),
+	S("tradsys_session_outbound_messages_total", "counter",
+	  "Messages (orders, cancels, replaces) queued to the venue.", out_msgs),
+	S("tradsys_session_inbound_messages_total", "counter",
+	  "Sequenced messages delivered from the venue.", in_msgs),
+	S("tradsys_session_logins_total", "counter", "Logins accepted by the venue.", logins),
+	S("tradsys_session_reconnects_total", "counter", "Logins after the first one.", reconnects),
+	S("tradsys_session_disconnects_total", "counter",
+	  "Connections lost while logging in or logged in.", disconnects),
+#undef S
+};
+
+static void render_sessions(FILE *out, const struct shm_stats_worker *ws, uint32_t n,
+			    uint64_t now_tsc, uint64_t hz)
+{
+	static const char *const outcomes[] = { "accepted", "canceled", "filled", "rejected" };
+	uint32_t any = 0;
+
+	/* A family is declared only when it has samples (a feed-only dataplane has none). */
+	for (uint32_t i = 0; i < n; i++)
+		any += ws[i].nsessions;
+	if (!any)
+		return;
+
+	family(out, "tradsys_session_up", "gauge",
+	       "1 when the venue session is logged in and orders may be sent.");
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < at_most(ws[i].nsessions, SHM_STATS_MAX_SESSIONS); k++) {
+			fprintf(out, "tradsys_session_up");
+			session_labels(out, i, &ws[i].sessions[k]);
+			fprintf(out, "} %d\n", ws[i].sessions[k].state == SHM_SESSION_ACTIVE);
+		}
+	family(out, "tradsys_session_state", "gauge",
+	       "The venue session's state: 1 for the current one (disconnected, connecting, "
+	       "logging_in, active, closed).");
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < at_most(ws[i].nsessions, SHM_STATS_MAX_SESSIONS); k++)
+			for (uint32_t s = 0; s < SHM_SESSION_STATES; s++) {
+				fprintf(out, "tradsys_session_state");
+				session_labels(out, i, &ws[i].sessions[k]);
+				fprintf(out, ",state=\"%s\"} %d\n", shm_stats_session_state_name(s),
+					ws[i].sessions[k].state == s);
+			}
+	family(out, "tradsys_session_admin_down", "gauge",
+	       "1 when an operator disconnected the venue session (it stays down until connect).");
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < at_most(ws[i].nsessions, SHM_STATS_MAX_SESSIONS); k++) {
+			fprintf(out, "tradsys_session_admin_down");
+			session_labels(out, i, &ws[i].sessions[k]);
+			fprintf(out, "} %d\n", ws[i].sessions[k].admin_down != 0);
+		}
+	family(out, "tradsys_session_state_age_seconds", "gauge",
+	       "Time since the venue session last changed state.");
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < at_most(ws[i].nsessions, SHM_STATS_MAX_SESSIONS); k++) {
+			uint64_t t = ws[i].sessions[k].state_change_tsc;
+			fprintf(out, "tradsys_session_state_age_seconds");
+			session_labels(out, i, &ws[i].sessions[k]);
+			fprintf(out, "} %.9g\n", t && now_tsc > t ? seconds(now_tsc - t, hz) : 0.0);
+		}
+	for (size_t f = 0; f < sizeof(session_fields) / sizeof(session_fields[0]); f++) {
+		family(out, session_fields[f].name, session_fields[f].type, session_fields[f].help);
+		for (uint32_t i = 0; i < n; i++)
+			for (uint32_t k = 0; k < at_most(ws[i].nsessions, SHM_STATS_MAX_SESSIONS);
+			     k++) {
+				uint64_t v;
+				memcpy(&v, (const char *)&ws[i].sessions[k] + session_fields[f].off,
+				       sizeof(v));
+				fprintf(out, "%s", session_fields[f].name);
+				session_labels(out, i, &ws[i].sessions[k]);
+				fprintf(out, "} %lu\n", (unsigned long)v);
+			}
+	}
+	family(out, "tradsys_venue_orders_total", "counter",
+	       "Orders by the venue's answer: accepted, canceled, filled (executions, partial "
+	       "ones included) and rejected (by the venue, or lost in a disconnect).");
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < at_most(ws[i].nsessions, SHM_STATS_MAX_SESSIONS); k++) {
+			const struct shm_stats_session *v = &ws[i].sessions[k];
+			const uint64_t vals[] = { v->orders_accepted, v->orders_canceled,
+						  v->orders_filled, v->orders_rejected };
+			for (int o = 0; o < 4; o++) {
+				fprintf(out, "tradsys_venue_orders_total");
+				session_labels(out, i, v);
+				fprintf(out, ",outcome=\"%s\"} %lu\n", outcomes[o],
+					(unsigned long)vals[o]);
+			}
+		}
+}
+
+/* Risk rejects by control, kill switches, accounts and positions. */
+static void render_risk(FILE *out, const struct shm_stats_worker *ws, uint32_t n)
+{
+	uint32_t ntrading = 0, naccounts = 0, npositions = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		ntrading += trading(&ws[i]);
+		naccounts += ws[i].naccounts;
+		npositions += ws[i].npositions;
+	}
+	if (ntrading)
+		family(out, "tradsys_risk_rejects_total", "counter",
+		       "Orders refused by pre-trade risk, by the control that refused them.");
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t r = 1; r < at_most(ws[i].nreasons, SHM_STATS_MAX_REASONS); r++) {
+			fprintf(out, "tradsys_risk_rejects_total{worker=\"%u\",control=\"", i);
+			label_value(out, ws[i].reason_names[r], SHM_STATS_REASON_NAME_LEN);
+			fprintf(out, "\"} %lu\n", (unsigned long)ws[i].risk_rejects_by[r]);
+		}
+	/* Every worker has the series (0 where nothing trades), so an alert on it always has
+	 * something to evaluate. */
+	family(out, "tradsys_kill_switch_engaged", "gauge",
+	       "Kill switches engaged, by scope: firm 0 or 1, account and instrument how many.");
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(out,
+			"tradsys_kill_switch_engaged{worker=\"%u\",scope=\"firm\"} %u\n"
+			"tradsys_kill_switch_engaged{worker=\"%u\",scope=\"account\"} %u\n"
+			"tradsys_kill_switch_engaged{worker=\"%u\",scope=\"instrument\"} %u\n",
+			i, ws[i].kill_firm != 0, i, ws[i].kill_accounts, i, ws[i].kill_instruments);
+
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} money_fields[] = {
+		{ "tradsys_pnl_realized", "Realized PnL of the account, in currency units.",
+		  offsetof(struct shm_stats_account, realized_pnl) },
+		{ "tradsys_pnl_unrealized",
+		  "Unrealized PnL of the account marked to the book, in currency units.",
+		  offsetof(struct shm_stats_account, unrealized_pnl) },
+		{ "tradsys_account_gross_exposure",
+		  "Sum of |position x mark| of the account, in currency units.",
+		  offsetof(struct shm_stats_account, gross_exposure) },
+		{ "tradsys_account_net_exposure",
+		  "Signed sum of position x mark of the account, in currency units.",
+		  offsetof(struct shm_stats_account, net_exposure) },
+		{ "tradsys_account_cash", "Cash of the account, in currency units.",
+		  offsetof(struct shm_stats_account, cash) },
+		{ "tradsys_account_open_notional",
+		  "Notional of the account's open orders, both sides, in currency units.",
+		  offsetof(struct shm_stats_account, open_notional) },
+	};
+	for (size_t f = 0; naccounts && f < sizeof(money_fields) / sizeof(money_fields[0]); f++) {
+		family(out, money_fields[f].name, "gauge", money_fields[f].help);
+		for (uint32_t i = 0; i < n; i++)
+			for (uint32_t a = 0; a < at_most(ws[i].naccounts, SHM_STATS_MAX_ACCOUNTS);
+			     a++) {
+				int64_t v;
+				memcpy(&v, (const char *)&ws[i].accounts[a] + money_fields[f].off,
+				       sizeof(v));
+				fprintf(out, "%s{worker=\"%u\",account=\"%u\"} %.4f\n",
+					money_fields[f].name, i, ws[i].accounts[a].id, money(v));
+			}
+	}
+	if (naccounts)
+		family(out, "tradsys_account_open_orders", "gauge", "Open orders of the account.");
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t a = 0; a < at_most(ws[i].naccounts, SHM_STATS_MAX_ACCOUNTS); a++)
+			fprintf(out,
+				"tradsys_account_open_orders{worker=\"%u\",account=\"%u\"} %u\n", i,
+				ws[i].accounts[a].id, ws[i].accounts[a].open_orders);
+	if (naccounts)
+		family(out, "tradsys_account_state", "gauge",
+		       "Risk state of the account: 0 normal, 1 reduce only (daily loss limit hit), "
+		       "2 margin call, 3 killed.");
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t a = 0; a < at_most(ws[i].naccounts, SHM_STATS_MAX_ACCOUNTS); a++)
+			fprintf(out, "tradsys_account_state{worker=\"%u\",account=\"%u\"} %u\n", i,
+				ws[i].accounts[a].id, ws[i].accounts[a].state);
+	if (npositions)
+		family(out, "tradsys_position", "gauge",
+		       "Signed position of an account in an instrument of a venue (quantity).");
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t ns = at_most(ws[i].nsessions, SHM_STATS_MAX_SESSIONS);
+		for (uint32_t k = 0; k < at_most(ws[i].npositions, SHM_STATS_MAX_POSITIONS); k++) {
+			const struct shm_stats_position *p = &ws[i].positions[k];
+			fprintf(out, "tradsys_position{worker=\"%u\",account=\"%u\",venue=\"", i,
+				p->account);
+			if (p->session < ns)
+				label_value(out, ws[i].sessions[p->session].name,
+					    SHM_STATS_SESSION_NAME_LEN);
+			fprintf(out, "\",instrument=\"");
+			if (p->symbol[0])
+				label_value(out, p->symbol, sizeof(p->symbol));
+			else
+				fprintf(out, "%u", p->instrument);
+			fprintf(out, "\"} %ld\n", (long)p->position);
+		}
+	}
+	if (ntrading)
+		family(out, "tradsys_stats_rows_truncated", "gauge",
+		       "1 when the stats region had no room for every account or position row "
+		       "(table).");
+	for (uint32_t i = 0; i < n; i++)
+		if (trading(&ws[i]))
+			fprintf(out,
+				"tradsys_stats_rows_truncated{worker=\"%u\",table=\"accounts\"} %d\n"
+				"tradsys_stats_rows_truncated{worker=\"%u\",table=\"positions\"} "
+				"%d\n",
+				i, ws[i].accounts_truncated != 0, i,
+				ws[i].positions_truncated != 0);
 }
 
 static void render_dataplane(FILE *out, const struct shm_stats *st, uint64_t now_tsc)
@@ -219,6 +458,8 @@ static void render_dataplane(FILE *out, const struct shm_stats *st, uint64_t now
 									     histos[k].off),
 					 i, h->tsc_hz);
 	}
+	render_sessions(out, ws, n, now_tsc, h->tsc_hz);
+	render_risk(out, ws, n);
 	free(ws);
 }
 

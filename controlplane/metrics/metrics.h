@@ -1,9 +1,13 @@
 /*
  * The Prometheus exporter: /metrics in the text exposition format (version 0.0.4), made on each
- * scrape from the dataplane's stats region (dataplane/shm/stats.h, ABI 2) and the control
+ * scrape from the dataplane's stats region (dataplane/shm/stats.h, ABI 3) and the control
  * plane's own state (API requests by status, the persister's checkpoint and lag). Latency
  * histograms are exported in seconds with fixed buckets; names follow Prometheus conventions
  * (tradsys_*_total counters, units in names) so `promtool check metrics` passes with no warning.
+ * Trading workers add their venue sessions (tradsys_session_*{worker,venue}), orders per venue
+ * by outcome, risk rejects by control, kill switches (every worker), accounts' PnL, exposure and
+ * cash as floats in currency units, and positions (tradsys_position{worker,account,venue,
+ * instrument}) in quantity.
  */
 #ifndef TRADSYS_METRICS_H
 #define TRADSYS_METRICS_H

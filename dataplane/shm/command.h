@@ -1,6 +1,6 @@
 /*
  * The command ring: how the control plane tells one worker what to do (limits, kill switches,
- * cancel all, manual orders and cancels, strategy parameters). One shared-memory object per
+ * cancel all, manual orders and cancels, strategy parameters, venue disconnect and connect). One shared-memory object per
  * worker, /dev/shm/tradsys-<instance>-cmd-<N>: a header with a magic and the ABI version, then a
  * struct spsc_ring (core/spsc.h) of fixed-size records. The dataplane creates it and polls it every
  * few passes; the control plane attaches and is its only producer. Every command carries an id,
@@ -31,6 +31,9 @@ enum shm_command_type {
 	SHM_COMMAND_MANUAL_ORDER = 4,
 	SHM_COMMAND_MANUAL_CANCEL = 5,
 	SHM_COMMAND_STRATEGY_PARAM = 6,
+	/* Kinds added without a version bump: an older worker answers them -EOPNOTSUPP. */
+	SHM_COMMAND_VENUE_DISCONNECT = 7, /* log the venue's session out; it stays down */
+	SHM_COMMAND_VENUE_CONNECT = 8, /* let a disconnected session reconnect and log in */
 };
 
 /* What a limit, kill switch or cancel-all applies to. */
@@ -106,6 +109,13 @@ struct shm_command_strategy_param {
 	char value[48]; /* NUL-padded text; the strategy parses it */
 };
 
+/* Venue disconnect and connect: the venue by its [venue.<name>] name (the worker that does not
+ * have it answers -ENOENT). */
+#define SHM_COMMAND_VENUE_NAME_LEN 32
+struct shm_command_venue {
+	char name[SHM_COMMAND_VENUE_NAME_LEN]; /* NUL-padded */
+};
+
 /* One command: a 16-byte header and its arguments. */
 struct shm_command {
 	uint64_t id; /* unique per worker, chosen by the control plane; the ack carries it */
@@ -122,6 +132,7 @@ struct shm_command {
 		struct shm_command_manual_order manual_order;
 		struct shm_command_manual_cancel manual_cancel;
 		struct shm_command_strategy_param strategy_param;
+		struct shm_command_venue venue;
 	};
 };
 

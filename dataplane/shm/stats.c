@@ -224,6 +224,19 @@ static const char *state_name(uint32_t st)
 	return st < sizeof(state_names) / sizeof(state_names[0]) ? state_names[st] : "unknown";
 }
 
+const char *shm_stats_session_state_name(uint32_t state)
+{
+	static const char *const names[SHM_SESSION_STATES] = {
+		[SHM_SESSION_DISCONNECTED] = "disconnected",
+		[SHM_SESSION_CONNECTING] = "connecting",
+		[SHM_SESSION_LOGGING_IN] = "logging_in",
+		[SHM_SESSION_ACTIVE] = "active",
+		[SHM_SESSION_CLOSED] = "closed",
+	};
+
+	return state < SHM_SESSION_STATES ? names[state] : "unknown";
+}
+
 /* Cycles to ns with the region's own frequency (the reader may be another process). */
 static uint64_t to_ns(uint64_t cycles, uint64_t hz)
 {
@@ -254,6 +267,102 @@ static void json_str(FILE *out, const char *s, size_t max)
 			fputc(ch, out);
 	}
 	fputc('"', out);
+}
+
+/* Money (SHM_STATS_MONEY_SCALE units) as a JSON number of currency units, exact. */
+static void json_money(FILE *out, int64_t v)
+{
+	uint64_t a = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	fprintf(out, "%s%lu.%04lu", v < 0 ? "-" : "", (unsigned long)(a / SHM_STATS_MONEY_SCALE),
+		(unsigned long)(a % SHM_STATS_MONEY_SCALE));
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+/* The ABI 3 part of a trading worker: sessions, rejects by control, kill switches, accounts and
+ * positions, inside its "trading" object. */
+static void json_trading3(FILE *out, const struct shm_stats_worker *w)
+{
+	uint32_t ns = min_u32(w->nsessions, SHM_STATS_MAX_SESSIONS);
+	uint32_t nr = min_u32(w->nreasons, SHM_STATS_MAX_REASONS);
+	uint32_t na = min_u32(w->naccounts, SHM_STATS_MAX_ACCOUNTS);
+	uint32_t np = min_u32(w->npositions, SHM_STATS_MAX_POSITIONS);
+
+	fprintf(out, ",\"sessions\":[");
+	for (uint32_t i = 0; i < ns; i++) {
+		const struct shm_stats_session *v = &w->sessions[i];
+		fprintf(out, "%s{\"name\":", i ? "," : "");
+		json_str(out, v->name, sizeof(v->name));
+		fprintf(out,
+			",\"state\":\"%s\",\"admin_down\":%s,\"next_seq\":%lu,\"out_msgs\":%lu,"
+			"\"in_msgs\":%lu,\"logins\":%lu,\"reconnects\":%lu,\"disconnects\":%lu,"
+			"\"out_bytes\":%lu,\"state_change_tsc\":%lu,"
+			"\"orders_accepted\":%lu,\"orders_canceled\":%lu,\"orders_filled\":%lu,"
+			"\"orders_rejected\":%lu}",
+			shm_stats_session_state_name(v->state), v->admin_down ? "true" : "false",
+			(unsigned long)v->next_seq, (unsigned long)v->out_msgs,
+			(unsigned long)v->in_msgs, (unsigned long)v->logins,
+			(unsigned long)v->reconnects, (unsigned long)v->disconnects,
+			(unsigned long)v->out_bytes, (unsigned long)v->state_change_tsc,
+			(unsigned long)v->orders_accepted, (unsigned long)v->orders_canceled,
+			(unsigned long)v->orders_filled, (unsigned long)v->orders_rejected);
+	}
+	fprintf(out, "],\"risk_rejects_by\":{");
+	for (uint32_t r = 1, first = 1; r < nr; r++, first = 0) {
+		fprintf(out, "%s", first ? "" : ",");
+		json_str(out, w->reason_names[r], SHM_STATS_REASON_NAME_LEN);
+		fprintf(out, ":%lu", (unsigned long)w->risk_rejects_by[r]);
+	}
+	fprintf(out,
+		"},\"kill_switches\":{\"firm\":%s,\"accounts\":%u,\"instruments\":%u,"
+		"\"account_ids\":[",
+		w->kill_firm ? "true" : "false", w->kill_accounts, w->kill_instruments);
+	for (uint32_t i = 0; i < min_u32(w->kill_accounts, SHM_STATS_MAX_KILLED); i++)
+		fprintf(out, "%s%u", i ? "," : "", w->killed_accounts[i]);
+	fprintf(out, "],\"instrument_ids\":[");
+	for (uint32_t i = 0; i < min_u32(w->kill_instruments, SHM_STATS_MAX_KILLED); i++)
+		fprintf(out, "%s%u", i ? "," : "", w->killed_instruments[i]);
+	fprintf(out, "]},\"money_scale\":%d,\"accounts_truncated\":%s,\"accounts\":[",
+		SHM_STATS_MONEY_SCALE, w->accounts_truncated ? "true" : "false");
+	for (uint32_t i = 0; i < na; i++) {
+		const struct shm_stats_account *a = &w->accounts[i];
+		fprintf(out, "%s{\"id\":%u,\"state\":%u,\"open_orders\":%u,\"realized_pnl\":",
+			i ? "," : "", a->id, a->state, a->open_orders);
+		json_money(out, a->realized_pnl);
+		fprintf(out, ",\"unrealized_pnl\":");
+		json_money(out, a->unrealized_pnl);
+		fprintf(out, ",\"gross_exposure\":");
+		json_money(out, a->gross_exposure);
+		fprintf(out, ",\"net_exposure\":");
+		json_money(out, a->net_exposure);
+		fprintf(out, ",\"cash\":");
+		json_money(out, a->cash);
+		fprintf(out, ",\"open_notional\":");
+		json_money(out, a->open_notional);
+		fprintf(out, "}");
+	}
+	fprintf(out, "],\"positions_truncated\":%s,\"positions\":[",
+		w->positions_truncated ? "true" : "false");
+	for (uint32_t i = 0; i < np; i++) {
+		const struct shm_stats_position *p = &w->positions[i];
+		fprintf(out, "%s{\"account\":%u,\"session\":", i ? "," : "", p->account);
+		json_str(out, p->session < ns ? w->sessions[p->session].name : "",
+			 SHM_STATS_SESSION_NAME_LEN);
+		fprintf(out, ",\"instrument\":%u,\"symbol\":", p->instrument);
+		json_str(out, p->symbol, sizeof(p->symbol));
+		fprintf(out,
+			",\"position\":%ld,\"avg_price\":%ld,\"realized_pnl\":", (long)p->position,
+			(long)p->avg_price);
+		json_money(out, p->realized_pnl);
+		fprintf(out, ",\"unrealized_pnl\":");
+		json_money(out, p->unrealized_pnl);
+		fprintf(out, ",\"open_qty\":%ld}", (long)p->open_qty);
+	}
+	fprintf(out, "]");
 }
 
 int shm_stats_json(const struct shm_stats *s, FILE *out)
@@ -303,6 +412,7 @@ int shm_stats_json(const struct shm_stats *s, FILE *out)
 		json_hist(out, "tick_to_trade_ns", &w->t2t_cycles, h->tsc_hz);
 		json_hist(out, "feed_burst_ns", &w->feed_cycles, h->tsc_hz);
 		json_hist(out, "strategy_ns", &w->strategy_cycles, h->tsc_hz);
+		json_trading3(out, w);
 		fprintf(out, "}}");
 	}
 	fprintf(out, "]}\n");

@@ -17,17 +17,89 @@
 
 #define SHM_STATS_MAGIC 0x54535354u /* "TSST" */
 /* Bump on any change to the layout below; readers refuse other versions. */
-#define SHM_STATS_ABI_VERSION 2u
+#define SHM_STATS_ABI_VERSION 3u
 #define SHM_STATS_MAX_WORKERS 16
 #define SHM_STATS_MAX_DROPS 8 /* drop reasons the region has room for */
 #define SHM_STATS_NAME_LEN 32 /* instance and driver names, NUL included */
 #define SHM_STATS_DROP_NAME_LEN 16
+/* ABI 3: the trading handler's sessions, risk rejects, kill switches and accounts. */
+#define SHM_STATS_MAX_SESSIONS 8 /* venue sessions per worker */
+#define SHM_STATS_SESSION_NAME_LEN 24
+#define SHM_STATS_MAX_REASONS 32 /* risk reject reasons (controls) */
+#define SHM_STATS_REASON_NAME_LEN 20
+#define SHM_STATS_MAX_ACCOUNTS 16 /* accounts published per worker (lowest ids first) */
+#define SHM_STATS_MAX_POSITIONS 64 /* account x instrument positions per worker */
+#define SHM_STATS_MAX_KILLED 16 /* killed accounts and instruments listed by id */
 
 enum shm_stats_state {
 	SHM_STATS_STARTING,
 	SHM_STATS_RUNNING,
 	SHM_STATS_STOPPED,
 	SHM_STATS_FAILED,
+};
+
+/* A venue session's state; the same order as dataplane/venue/session's enum vsession_state,
+ * named here so readers need no venue header. */
+enum shm_stats_session_state {
+	SHM_SESSION_DISCONNECTED, /* down, reconnecting after the backoff */
+	SHM_SESSION_CONNECTING,
+	SHM_SESSION_LOGGING_IN, /* connected, login request sent */
+	SHM_SESSION_ACTIVE, /* logged in: orders may be sent */
+	SHM_SESSION_CLOSED, /* logged out (by the venue or an operator's disconnect): stays down */
+	SHM_SESSION_STATES,
+};
+
+/* One venue session of a trading worker: 128 bytes, two cache lines. */
+struct shm_stats_session {
+	char name[SHM_STATS_SESSION_NAME_LEN]; /* the [venue.<name>] of the config, set at start */
+	uint32_t state; /* enum shm_stats_session_state */
+	uint8_t admin_down; /* 1: disconnected by an operator command; stays down until connect */
+	uint8_t pad[3];
+	uint64_t next_seq; /* next inbound (venue -> us) sequence number expected */
+	uint64_t out_msgs; /* unsequenced messages (orders, cancels, replaces) queued to the venue */
+	uint64_t in_msgs; /* sequenced messages delivered from the venue */
+	uint64_t logins;
+	uint64_t reconnects; /* logins after the first one */
+	uint64_t disconnects; /* connections lost while logging in or logged in */
+	uint64_t out_bytes; /* bytes the kernel took */
+	uint64_t state_change_tsc; /* TSC of the last state change (0: none yet) */
+	/* Orders on this venue by outcome (the venue's answers). */
+	uint64_t orders_accepted;
+	uint64_t orders_canceled;
+	uint64_t orders_filled; /* fill executions, partial fills included */
+	uint64_t orders_rejected; /* by the venue, or lost in a disconnect (expired) */
+};
+
+/* Money in the account and position rows is in the trading price scale times quantity:
+ * SHM_STATS_MONEY_SCALE units are one currency unit (ITCH prices are 1/10000). */
+#define SHM_STATS_MONEY_SCALE 10000
+
+/* One account of a trading worker (its share of the firm's budget): 64 bytes. */
+struct shm_stats_account {
+	uint32_t id;
+	uint32_t state; /* 0 normal, 1 reduce only (daily loss), 2 margin call, 3 killed */
+	uint32_t open_orders;
+	uint32_t pad;
+	int64_t realized_pnl;
+	int64_t unrealized_pnl; /* marked to the book (last trade or mid) */
+	int64_t gross_exposure;
+	int64_t net_exposure;
+	int64_t cash;
+	int64_t open_notional; /* open buy and sell orders' notional */
+};
+
+/* One account x instrument position: 64 bytes. */
+struct shm_stats_position {
+	uint32_t account;
+	uint32_t instrument; /* the venue's instrument id (ITCH stock locate) */
+	uint16_t session; /* index into sessions[]: the venue */
+	uint16_t pad;
+	char symbol[12]; /* as the venue's directory names it, empty when unknown */
+	int64_t position; /* signed quantity */
+	int64_t avg_price; /* price scale */
+	int64_t realized_pnl; /* money scale */
+	int64_t unrealized_pnl;
+	int64_t open_qty; /* unfilled quantity of open orders, both sides */
 };
 
 /* One worker's counters: written by that worker only, read by anyone. */
@@ -69,7 +141,35 @@ struct shm_stats_worker {
 	 * strategies with the risk checks, OMS and OUCH encoding of what they send. */
 	_Alignas(64) struct hist feed_cycles;
 	_Alignas(64) struct hist strategy_cycles;
+	/* --- ABI 3: written by the "trading" handler at the command-poll cadence (at most every
+	 * millisecond; accounts and positions every 10 ms) and on session state changes, never on
+	 * the tick-to-trade path; zero for other handlers. A reader racing the writer may see one
+	 * row a publish behind another. --- */
+	_Alignas(64) uint64_t publish_tsc; /* TSC of the last publish */
+	uint32_t nsessions;
+	uint32_t nreasons; /* risk reject reasons in use, named in reason_names */
+	uint32_t naccounts;
+	uint32_t npositions;
+	uint8_t accounts_truncated; /* more accounts are configured than the region has rows */
+	uint8_t positions_truncated; /* more positions were traded than the region has rows */
+	uint8_t kill_firm; /* the firm-wide kill switch is engaged */
+	uint8_t pad3;
+	uint32_t kill_accounts; /* accounts killed (all of them counted, the first ids listed) */
+	uint32_t kill_instruments;
+	uint32_t pad4;
+	uint32_t killed_accounts[SHM_STATS_MAX_KILLED];
+	uint32_t killed_instruments[SHM_STATS_MAX_KILLED]; /* risk ids: venue x stride + locate */
+	uint64_t risk_rejects_by[SHM_STATS_MAX_REASONS]; /* by reason, index 0 ("ok") unused */
+	char reason_names[SHM_STATS_MAX_REASONS][SHM_STATS_REASON_NAME_LEN]; /* set at start */
+	_Alignas(64) struct shm_stats_session sessions[SHM_STATS_MAX_SESSIONS];
+	_Alignas(64) struct shm_stats_account accounts[SHM_STATS_MAX_ACCOUNTS];
+	_Alignas(64) struct shm_stats_position positions[SHM_STATS_MAX_POSITIONS];
 };
+
+_Static_assert(sizeof(struct shm_stats_session) == 128, "session row size");
+_Static_assert(sizeof(struct shm_stats_account) == 64, "account row size");
+_Static_assert(sizeof(struct shm_stats_position) == 64, "position row size");
+_Static_assert(sizeof(struct shm_stats_worker) % 64 == 0, "worker blocks on their own lines");
 
 struct shm_stats_header {
 	uint32_t magic; /* written last by the creator, so a reader never sees half a header */
@@ -127,13 +227,18 @@ int shm_stats_check(const void *mem, size_t len, char *err, size_t errlen);
  */
 const struct shm_stats *shm_stats_attach(const char *instance, char *err, size_t errlen);
 
+/* The name of a session state ("disconnected", "connecting", "logging_in", "active", "closed"),
+ * "unknown" for anything else. */
+const char *shm_stats_session_state_name(uint32_t state);
+
 /* Unmaps a region from shm_stats_attach; NULL is a no-op. */
 void shm_stats_detach(const struct shm_stats *s);
 
 /*
  * Writes a consistent-enough snapshot of the region as one JSON object and a newline to out:
  * header fields, then per worker its counters, busy ratio, heartbeat age and burst time
- * percentiles in ns. Returns 0 or -EIO when writing fails.
+ * percentiles in ns; for a trading worker its sessions, risk rejects by reason, kill switches,
+ * accounts and positions (money as currency units with 4 decimals). Returns 0 or -EIO when writing fails.
  */
 int shm_stats_json(const struct shm_stats *s, FILE *out);
 

@@ -21,6 +21,7 @@
 #include "risk.h"
 #include "session.h"
 #include "strategy.h"
+#include "trading_stats.h"
 
 #define MAX_STRATEGIES 16
 #define MAX_ACCOUNTS 64
@@ -66,6 +67,7 @@ struct trading {
 	struct risk_account_limits acct[MAX_ACCOUNTS];
 	bool acct_set[MAX_ACCOUNTS];
 	uint64_t commands, command_errors;
+	struct trading_stats pub; /* sessions, rejects by control, kills, PnL in the stats block */
 };
 
 /* ---- configuration ---- */
@@ -372,6 +374,7 @@ static void oms_event_cb(void *ctx, const struct oms_event *ev)
 	struct trading *t = ctx;
 
 	journal_event(t, ev);
+	trading_stats_event(&t->pub, ev);
 	if (ev->kind == OMS_EV_RISK_REJECT && ev->reason < RISK_R_REASONS)
 		t->risk_rejects[ev->reason]++;
 	if (ev->kind == OMS_EV_FILL && t->report) {
@@ -466,6 +469,16 @@ static void on_packets(void *ctx, struct pkt *pkts, uint16_t n, uint64_t now_tsc
 	flush(t);
 }
 
+/* Sessions, rejects by control, kill switches, accounts and positions (trading_stats.h). */
+static void publish_slow(struct trading *t)
+{
+	struct vsession *sess[OMS_MAX_VENUES];
+
+	for (uint16_t v = 0; v < t->nvenues; v++)
+		sess[v] = t->venues[v].sess;
+	trading_stats_publish(&t->pub, t->risk, sess, t->risk_rejects, t->acct_set, t->now_ns);
+}
+
 /* Counters into the stats block, once per tick. */
 static void publish(struct trading *t)
 {
@@ -476,6 +489,7 @@ static void publish(struct trading *t)
 	t->st->risk_rejects = s->risk_rejects;
 	t->st->venue_rejects = s->rejected;
 	t->st->md_events = t->md_events;
+	publish_slow(t);
 }
 
 static void on_venue_message(void *ctx, uint64_t seq, const uint8_t *msg, uint16_t len)
@@ -493,6 +507,7 @@ static void on_venue_state(void *ctx, enum vsession_state st, const char *why)
 	/* Whatever was in flight may be lost; the OMS settles it after the replay. */
 	if (st == VSESSION_DISCONNECTED || st == VSESSION_CLOSED)
 		oms_venue_down(v->t->oms, v->index, v->t->now_ns ? v->t->now_ns : clock_wall_ns());
+	trading_stats_session_state(&v->t->pub, v->index, st);
 	(void)why;
 }
 
@@ -610,6 +625,39 @@ static int set_limit(struct trading *t, const struct shm_command_set_limit *l)
 	return 0;
 }
 
+/*
+ * Venue disconnect (log out, stay down until connect) and connect (reconnect at once and log in
+ * at the next expected sequence number, so the replay brings back whatever happened meanwhile).
+ * A worker without the venue answers -ENOENT: the control plane sends to every worker.
+ */
+static int venue_command(struct trading *t, const struct shm_command *c, char *why, size_t len)
+{
+	char name[SHM_COMMAND_VENUE_NAME_LEN + 1];
+	struct tvenue *v = NULL;
+
+	memcpy(name, c->venue.name, SHM_COMMAND_VENUE_NAME_LEN);
+	name[SHM_COMMAND_VENUE_NAME_LEN] = '\0';
+	for (uint16_t i = 0; i < t->nvenues && !v; i++)
+		if (!strcmp(t->venues[i].name, name))
+			v = &t->venues[i];
+	if (!v) {
+		snprintf(why, len, "no venue '%s' on this worker", name);
+		return -ENOENT;
+	}
+	if (c->type == SHM_COMMAND_VENUE_DISCONNECT) {
+		trading_stats_admin(&t->pub, v->index, true);
+		vsession_logout(v->sess);
+		snprintf(why, len, "venue %s logged out", v->name);
+		return 0;
+	}
+	int rc = vsession_connect(v->sess);
+	if (rc == 0 || rc == -EALREADY)
+		trading_stats_admin(&t->pub, v->index, false);
+	snprintf(why, len, rc == 0 ? "venue %s reconnecting" : "venue %s is not disconnected",
+		 v->name);
+	return rc;
+}
+
 static void on_command(void *ctx, const void *rec, size_t len)
 {
 	struct trading *t = ctx;
@@ -627,6 +675,8 @@ static void on_command(void *ctx, const void *rec, size_t len)
 					     ? RISK_SCOPE_INSTRUMENT
 					     : RISK_SCOPE_FIRM;
 		rc = risk_kill(t->risk, sc, k->id, k->on != 0);
+		if (rc == 0)
+			trading_stats_kill(&t->pub, sc, k->id, k->on != 0);
 		if (rc == 0 && k->on && k->cancel_open) {
 			uint32_t n = oms_cancel_all(t->oms,
 						    sc == RISK_SCOPE_ACCOUNT ? k->id : UINT32_MAX,
@@ -678,6 +728,8 @@ static void on_command(void *ctx, const void *rec, size_t len)
 			     : oms_cancel(t->oms, c->manual_cancel.order_id, 0, t->now_ns);
 		break;
 	}
+	case SHM_COMMAND_VENUE_DISCONNECT:
+	case SHM_COMMAND_VENUE_CONNECT: rc = venue_command(t, c, why, sizeof(why)); break;
 	default: rc = -EOPNOTSUPP; break;
 	}
 	if (rc && !why[0])
@@ -850,6 +902,7 @@ struct trading *trading_create(struct config *c, const char *name, const struct 
 	}
 	t->wf = wf;
 	t->st = st;
+	t->pub.st = NULL; /* set by trading_stats_init once the venues are known */
 	worker_feed_handler(wf, &t->feed_h);
 	worker_feed_set_md(wf, on_md, t);
 	memset(t->feed_venue, -1, sizeof(t->feed_venue));
@@ -866,6 +919,15 @@ struct trading *trading_create(struct config *c, const char *name, const struct 
 		goto fail;
 	oc.venues = t->nvenues;
 	oc.instrument_stride = t->stride;
+	if (trading_stats_init(&t->pub, st, t->stride, t->stride * t->nvenues, MAX_ACCOUNTS,
+			       oms_symbol_cb, t)) {
+		snprintf(err, errlen, "[worker.%u] handler trading: out of memory", w->id);
+		goto fail;
+	}
+	for (uint16_t v = 0; v < t->nvenues; v++) {
+		trading_stats_venue(&t->pub, v, t->venues[v].name);
+		trading_stats_session_state(&t->pub, v, vsession_state(t->venues[v].sess));
+	}
 	struct risk_cfg rc = { .max_accounts = MAX_ACCOUNTS,
 			       .max_instruments = t->stride * t->nvenues,
 			       .max_sessions = t->nvenues,
@@ -1054,6 +1116,7 @@ void trading_destroy(struct trading *t)
 	oms_destroy(t->oms);
 	risk_destroy(t->risk);
 	shm_journal_writer_close(t->journal);
+	trading_stats_fini(&t->pub);
 	free(t->last);
 	if (t->report)
 		fclose(t->report);

@@ -1,10 +1,14 @@
 /*
  * A stand-in dataplane for the admin API tests: makes the stats region of an instance (two
- * running workers with counters and histograms filled in) and both workers' command rings, then
- * writes every command the control plane sends as one line of text to a file until SIGTERM.
+ * running workers with counters and histograms filled in, and ABI 3 rows: worker 0 has venue
+ * session "xnas" logged in, worker 1 "xnas" and "bats"; risk reject reasons, an account and a
+ * position) and both workers' command rings, then writes every command the control plane sends
+ * as one line of text to a file until SIGTERM. Venue disconnect and connect commands also move
+ * the session's state in the region (closed and admin down / active), as a real worker would.
  * Usage: api_fake_dataplane INSTANCE OUT_FILE   (prints "ready" once both are made)
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +49,48 @@ static void print_command(FILE *out, uint32_t w, const struct shm_command *c)
 		fprintf(out, " order_id=%lu account=%u", (unsigned long)c->manual_cancel.order_id,
 			c->manual_cancel.account);
 		break;
+	case SHM_COMMAND_VENUE_DISCONNECT:
+	case SHM_COMMAND_VENUE_CONNECT:
+		fprintf(out, " venue=%.*s", (int)sizeof(c->venue.name), c->venue.name);
+		break;
 	}
 	fprintf(out, "\n");
 	fflush(out);
+}
+
+/* What a worker does with a venue command, as far as the stats region shows it. */
+static void apply_venue(struct shm_stats_worker *w, const struct shm_command *c)
+{
+	if (c->type != SHM_COMMAND_VENUE_DISCONNECT && c->type != SHM_COMMAND_VENUE_CONNECT)
+		return;
+	for (uint32_t i = 0; i < w->nsessions; i++) {
+		struct shm_stats_session *v = &w->sessions[i];
+		if (strncmp(v->name, c->venue.name, sizeof(c->venue.name)))
+			continue;
+		bool down = c->type == SHM_COMMAND_VENUE_DISCONNECT;
+		v->state = down ? SHM_SESSION_CLOSED : SHM_SESSION_ACTIVE;
+		v->admin_down = down;
+		v->state_change_tsc = clock_tsc();
+		if (!down) {
+			v->logins++;
+			v->reconnects++;
+		}
+	}
+}
+
+static void session(struct shm_stats_worker *w, const char *name, uint64_t next_seq)
+{
+	struct shm_stats_session *v = &w->sessions[w->nsessions++];
+
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->state = SHM_SESSION_ACTIVE;
+	v->next_seq = next_seq;
+	v->out_msgs = 40;
+	v->in_msgs = next_seq - 1;
+	v->logins = 1;
+	v->orders_accepted = 30;
+	v->orders_filled = 12;
+	v->state_change_tsc = clock_tsc();
 }
 
 int main(int argc, char **argv)
@@ -82,7 +125,23 @@ int main(int argc, char **argv)
 			hist_record(&st->workers[w].t2t_cycles, v * 3);
 		hist_record(&st->workers[w].burst_cycles, 1234);
 		st->workers[w].state = SHM_STATS_RUNNING;
+		st->workers[w].nreasons = 3;
+		strcpy(st->workers[w].reason_names[0], "ok");
+		strcpy(st->workers[w].reason_names[1], "no_limits");
+		strcpy(st->workers[w].reason_names[2], "max_qty");
+		st->workers[w].risk_rejects_by[2] = 4 + w;
+		session(&st->workers[w], "xnas", 101 + w);
+		st->workers[w].naccounts = 1;
+		st->workers[w].accounts[0] = (struct shm_stats_account){
+			.id = 3, .realized_pnl = 125000, .unrealized_pnl = -5000, .cash = 1000000000
+		};
+		st->workers[w].npositions = 1;
+		st->workers[w].positions[0] = (struct shm_stats_position){ .account = 3,
+									   .instrument = 12,
+									   .position = 200 };
+		strcpy(st->workers[w].positions[0].symbol, "AAPL");
 	}
+	session(&st->workers[1], "bats", 7);
 	st->hdr.ndrops = 1;
 	snprintf(st->hdr.drop_names[0], SHM_STATS_DROP_NAME_LEN, "malformed");
 	snprintf(st->hdr.driver, sizeof(st->hdr.driver), "fake");
@@ -94,8 +153,10 @@ int main(int argc, char **argv)
 	while (!stop) {
 		for (uint32_t w = 0; w < 2; w++) {
 			st->workers[w].heartbeat_tsc = clock_tsc();
-			while (shm_command_poll(&rings[w], &c))
+			while (shm_command_poll(&rings[w], &c)) {
 				print_command(out, w, &c);
+				apply_venue(&st->workers[w], &c);
+			}
 		}
 		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
 	}

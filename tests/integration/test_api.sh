@@ -4,7 +4,9 @@
 # that logs in and no other user exists; every endpoint x every role and anonymous answers 2xx,
 # 401 or 403 as the TradSys roles say; malformed JSON and bad fields get 400 naming the field;
 # unknown routes 404; an audit row (actor, action, source address) for each mutation; commands
-# reach the workers' rings (manual order, cancel, limits split per worker, kill switch); lockout
+# reach the workers' rings (manual order, cancel, limits split per worker, kill switch, venue
+# disconnect/connect to the workers that have the venue); GET /api/v1/venues lists the sessions
+# per worker and shows an operator's disconnect; lockout
 # after N failed logins; access token expiry and refresh rotation; TOTP; API keys; the per-token
 # rate limit (429); TLS below 1.2 refused; no secret in the server's log; /metrics passes
 # `promtool check metrics`.
@@ -173,6 +175,9 @@ GET /api/v1/risk/limits - order.view 200
 PUT /api/v1/risk/limits {"scope":"firm","kind":"max_gross_exposure","value":1000001} system.configure 200
 POST /api/v1/kill {"scope":"account","id":3,"on":true} system.configure 200
 GET /api/v1/status - order.view 200
+GET /api/v1/venues - order.view 200
+POST /api/v1/venues/bats/disconnect - system.configure 200
+POST /api/v1/venues/bats/connect - system.configure 200
 GET /api/v1/audit - reports.generate 200
 DELETE /api/v1/users/$victim - user.manage 204
 EOF
@@ -203,7 +208,8 @@ echo "role matrix: $cells cells"
 
 # ---- what the mutations did ----
 for a in user.create user.update user.totp_enrol user.totp_remove api_key.create api_key.revoke \
-	user.delete order.create order.cancel risk_limit.set kill_switch.on auth.login; do
+	user.delete order.create order.cancel risk_limit.set kill_switch.on venue.disconnect \
+	venue.connect auth.login; do
 	[ "$(sql "SELECT count(*) FROM audit_log WHERE action = '$a' AND source_ip = '127.0.0.1'")" -ge 1 ] ||
 		fail "no audit row for $a"
 	ok
@@ -230,8 +236,47 @@ grep -q "^worker=1 .*type=1 scope=1 target=0 limit=7 value=500000$" "$work/comma
 	fail "limit command worker 1"
 grep -q "^worker=1 .*type=2 scope=2 target=3 on=1 cancel_open=0$" "$work/commands.txt" ||
 	fail "kill command"
+# bats is on worker 1 only: its commands reach that worker and no other.
+grep -q "^worker=1 id=[0-9]* type=7 venue=bats$" "$work/commands.txt" || fail "venue disconnect command"
+grep -q "^worker=1 id=[0-9]* type=8 venue=bats$" "$work/commands.txt" || fail "venue connect command"
+grep -q "^worker=0 .*venue=bats" "$work/commands.txt" && fail "a bats command went to worker 0"
+[ "$(sql "SELECT details->>'workers' FROM audit_log WHERE action = 'venue.disconnect' ORDER BY id LIMIT 1")" = "[1]" ] ||
+	fail "venue.disconnect audit details"
 [ "$(cut -d' ' -f2 "$work/commands.txt" | sort | uniq -d | wc -l)" = 0 ] || fail "command ids repeat"
 ok
+
+# ---- venues: the sessions per worker, and an operator's disconnect and connect ----
+expect 200 GET /api/v1/venues "$viewer"
+[ "$(jget '["running"]')" = True ] || fail "venues: running"
+python3 - "$work/body" <<'PY' || fail "venues list: $(cat "$work/body")"
+import json, sys
+v = json.load(open(sys.argv[1]))["venues"]
+assert [(x["worker"], x["name"]) for x in v] == [(0, "xnas"), (1, "xnas"), (1, "bats")], v
+x = v[0]
+assert x["state"] == "active" and x["admin_down"] is False and x["next_seq"] == 101, x
+assert x["orders"] == {"accepted": 30, "canceled": 0, "filled": 12, "rejected": 0}, x
+assert v[2]["logins"] == 2 and v[2]["reconnects"] == 1, v[2]  # the matrix's connect
+PY
+ok
+expect 200 POST /api/v1/venues/xnas/disconnect "$admin"
+[ "$(jget '["workers"]')" = "[0, 1]" ] || fail "xnas is on both workers: $(cat "$work/body")"
+[ "$(jget '["push_failed"]')" = "[]" ] || fail "xnas push failed: $(cat "$work/body")"
+sleep 0.2
+expect 200 GET /api/v1/venues "$trader"
+python3 - "$work/body" <<'PY' || fail "venues after disconnect: $(cat "$work/body")"
+import json, sys
+v = json.load(open(sys.argv[1]))["venues"]
+states = {(x["worker"], x["name"]): (x["state"], x["admin_down"]) for x in v}
+assert states == {(0, "xnas"): ("closed", True), (1, "xnas"): ("closed", True),
+                  (1, "bats"): ("active", False)}, states
+PY
+ok
+expect 200 POST /api/v1/venues/xnas/connect "$admin"
+expect 404 POST /api/v1/venues/nyse/disconnect "$admin"
+[ "$(jget '["field"]')" = name ] || fail "unknown venue: field $(jget '.get("field")')"
+expect 400 POST '/api/v1/venues/a%20b/connect' "$admin"
+[ "$(jget '["field"]')" = name ] || fail "bad venue name: field $(jget '.get("field")')"
+expect 405 GET /api/v1/venues/xnas/connect "$admin"
 
 # ---- bad requests name the field ----
 badreq() { # badreq METHOD PATH BODY FIELD
@@ -375,7 +420,12 @@ curl -sf "http://127.0.0.1:$mport/metrics" >"$work/metrics.txt" || fail "scrape"
 for m in 'tradsys_dataplane_up 1' 'tradsys_worker_packets_total{worker="1"} 501' \
 	'tradsys_orders_sent_total{worker="0"} 7' 'tradsys_api_requests_total{code="403"}' \
 	'tradsys_tick_to_trade_seconds_bucket{worker="0",le="+Inf"}' \
-	'tradsys_worker_drops_total{worker="0",reason="malformed"} 0'; do
+	'tradsys_worker_drops_total{worker="0",reason="malformed"} 0' \
+	'tradsys_session_up{worker="1",venue="bats"} 1' \
+	'tradsys_risk_rejects_total{worker="1",control="max_qty"} 5' \
+	'tradsys_pnl_realized{worker="0",account="3"} 12.5000' \
+	'tradsys_position{worker="0",account="3",venue="xnas",instrument="AAPL"} 200' \
+	'tradsys_kill_switch_engaged{worker="0",scope="firm"} 0'; do
 	grep -qF "$m" "$work/metrics.txt" || fail "metrics lack '$m'"
 done
 if command -v promtool >/dev/null; then

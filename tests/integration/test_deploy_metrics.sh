@@ -1,44 +1,47 @@
 #!/usr/bin/env bash
 # Description: every metric name that deploy/baremetal's Grafana dashboard (grafana/tradsys.json)
-# and Prometheus alert rules (prometheus/rules.yml) query exists in a live scrape. The setup is
-# test_api_metrics.sh's: a real tradsys-dataplane (io_uring driver on loopback, count handler)
-# and `tradsys-controlplane serve` with its exporter; in addition a journal (journal_gen) is
+# and Prometheus alert rules (prometheus/rules.yml) query exists in a live scrape. The dataplane
+# trades (lib_trading_dataplane.sh: tradsys-exsim and the market maker on loopback, io_uring
+# driver), so its venue session, risk rejects by control, kill switches, accounts' PnL and
+# positions are in the scrape, which `promtool check metrics` passes with no warning (when
+# installed); `tradsys-controlplane serve` runs the exporter; in addition a journal (journal_gen) is
 # copied into the database by a real `tradsys-controlplane persist`, so the persister's series
 # (checkpoint, lag) are in the scrape too. The dashboard must parse as JSON, and its queries are
 # every "expr" of its panels and every query of its template variables.
 # Usage: pg-test test_deploy_metrics.sh TRADSYS_CONTROLPLANE TRADSYS_DATAPLANE JOURNAL_GEN DEPLOY_DIR
+#        TRADSYS_EXSIM
 #        (0 pass, 1 fail, 77 skip)
 set -euo pipefail
-cp=$1 dp=$2 gen=$3 deploy=$4
+cp=$1 dp=$2 gen=$3 deploy=$4 exsim=$5
 if [ -z "${TRADSYS_TEST_DATABASE:-}" ]; then
 	echo "SKIP: run under tests/scripts/pg-test"
 	exit 77
 fi
 work=$(mktemp -d /tmp/tradsys-deploy-metrics-XXXXXX)
 inst="hdm$$"
-dpid='' srv='' ppid=''
+dpid='' srv='' ppid='' xpid=''
 cleanup() {
-	for p in $srv $ppid $dpid; do
+	for p in $srv $ppid $dpid $xpid; do
 		if kill -0 "$p" 2>/dev/null; then
 			kill -TERM "$p" 2>/dev/null || true
 			wait "$p" 2>/dev/null || true
 		fi
 	done
-	rm -f "/dev/shm/tradsys-$inst-stats"
+	rm -f "/dev/shm/tradsys-$inst-stats" "/dev/shm/tradsys-$inst-cmd-"*
 	rm -rf "$work"
 }
 trap cleanup EXIT
 fail() {
 	echo "FAIL: $*"
-	for f in dp.err srv.err persist.log; do
+	for f in dp.err ex.err srv.err persist.log; do
 		[ -f "$work/$f" ] && tail -n 10 "$work/$f" | sed "s/^/  $f: /"
 	done
 	exit 1
 }
 
-# shellcheck source=lib_count_dataplane.sh
-. "$(dirname "$0")/lib_count_dataplane.sh"
-start_count_dataplane "$dp" "$inst" "$work" backoff
+# shellcheck source=lib_trading_dataplane.sh
+. "$(dirname "$0")/lib_trading_dataplane.sh"
+start_trading_dataplane "$dp" "$exsim" "$inst" "$work"
 
 # A journal of worker 0, persisted: the checkpoint row and the lag series appear.
 mkdir -p "$work/journal"
@@ -79,6 +82,15 @@ curl -sk "https://127.0.0.1:$port/api/v1/health" >/dev/null 2>&1 || true
 scrape || fail "scrape"
 grep -q '^tradsys_dataplane_up 1$' "$work/m.txt" || fail "dataplane_up"
 grep -q '^tradsys_persister_lag_records{worker="0"} 0$' "$work/m.txt" || fail "persister lag: $(grep persister "$work/m.txt")"
+grep -q '^tradsys_session_up{worker="0",venue="sim"} 1$' "$work/m.txt" || fail "session_up: $(grep session_up "$work/m.txt")"
+grep -q '^tradsys_kill_switch_engaged{worker="0",scope="firm"} 0$' "$work/m.txt" || fail "kill switch series"
+grep -qE '^tradsys_position\{worker="0",account="0",venue="sim",instrument="AAPL"\} -?[0-9]+$' "$work/m.txt" ||
+	fail "position series: $(grep position "$work/m.txt")"
+grep -qE '^tradsys_pnl_realized\{worker="0",account="0"\} -?[0-9]+\.[0-9]{4}$' "$work/m.txt" || fail "pnl series"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$work/m.txt" >"$work/p.out" 2>&1 || fail "promtool: $(cat "$work/p.out")"
+	[ -s "$work/p.out" ] && fail "promtool warnings: $(cat "$work/p.out")"
+fi
 
 python3 - "$deploy/grafana/tradsys.json" "$deploy/prometheus/rules.yml" "$work/m.txt" <<'PY'
 import json, re, sys

@@ -50,7 +50,10 @@ promtool check config "$deploy/prometheus/prometheus.yml" >"$work/p.out" 2>&1 ||
 	fail "promtool check config: $(cat "$work/p.out")"
 promtool check rules "$deploy/prometheus/rules.yml" >"$work/p.out" 2>&1 ||
 	fail "promtool check rules: $(cat "$work/p.out")"
-grep -q 'SUCCESS: 1[0-9] rules found' "$work/p.out" || fail "rules: $(cat "$work/p.out")"
+grep -q 'SUCCESS: 2[0-9] rules found' "$work/p.out" || fail "rules: $(cat "$work/p.out")"
+for a in TradsysSessionDown TradsysKillSwitchEngaged TradsysDailyLossLimit; do
+	grep -q "alert: $a\$" "$deploy/prometheus/rules.yml" || fail "rules.yml has no alert $a"
+done
 python3 - "$deploy/grafana/tradsys.json" <<'PY' || fail "dashboard JSON"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -59,6 +62,10 @@ assert len(panels) >= 20, len(panels)
 assert any(v["type"] == "datasource" for v in d["templating"]["list"])
 kinds = {p["type"] for p in panels}
 assert {"timeseries", "heatmap", "stat"} <= kinds, kinds
+exprs = " ".join(t["expr"] for p in panels for t in p.get("targets", []))
+for m in ("tradsys_session_up", "tradsys_kill_switch_engaged", "tradsys_pnl_realized",
+          "tradsys_position", "sum by (control) (rate(tradsys_risk_rejects_total"):
+    assert m in exprs, m
 print(f"dashboard: {len(panels)} panels ({', '.join(sorted(kinds))})")
 PY
 echo "promtool: config and rules pass"

@@ -14,14 +14,20 @@
 # refused by risk with that reason, and the venue must have received none. With MODE kill, the
 # firm kill switch goes on half way through (tradsys-dataplane --command, through the worker's
 # command ring): its open orders are canceled at the venue, no order is sent after it, the
-# strategy's attempts are refused as kill_firm, and the command's ack is journaled. With MODE limit,
+# strategy's attempts are refused as kill_firm (also by control in --stats, with the switch), and
+# the command's ack is journaled. With MODE limit,
 # max_order_qty drops to 50 half way through (a live limit change through the command ring): no
 # order is sent after it and the strategy's attempts are refused as max_qty. With MODE reconnect,
 # the venue drops the order-entry session twice mid-trading (exsim's control socket): the session
 # reconnects by itself, replays what it missed (the venue's cancel-on-disconnect included), and
-# fills, position and open orders still equal the venue's.
+# fills, position and open orders still equal the venue's. With MODE venue, an operator
+# disconnects the venue through the command ring (--command ... venue disconnect sim): the session
+# logs out and stays down (closed and admin_down in --stats, not connected at exsim, no order
+# entered at the venue while it is down), then connect brings it back: it logs in again, trading
+# resumes, and fills, position and open orders still equal the venue's (nothing lost).
 # Usage: test_trading.sh TRADSYS_DATAPLANE TRADSYS_EXSIM [DRIVER] [SECONDS] [MODE]
-#        (MODE trade (default) or risk; exit 0 pass, 1 fail, 77 skip)
+#        (MODE trade (default), risk, kill, limit, reconnect or venue; exit 0 pass, 1 fail,
+#        77 skip)
 # Environment, for benchmarks (tradsys-bench t2t): TRADSYS_TRADING_PIN=1 runs the worker busy-
 # spinning on the highest allowed CPU and exsim on the others, as on a box with an isolated
 # worker core; by default the worker backs off when idle and shares the CPUs, which is what a
@@ -192,9 +198,68 @@ if [ "$mode" = kill ] || [ "$mode" = limit ]; then
 		"$dp" --command "$inst" 0 limit firm 0 max_order_qty 50 >/dev/null ||
 			fail "--command limit failed"
 	fi
-	sleep 0.5
-	sent_at_kill=$("$dp" --stats "$inst" | python3 -c 'import json,sys; print(json.load(sys.stdin)["workers"][0]["trading"]["orders_sent"])')
+	# Orders sent once the command is in force: read after the first refusal for its reason
+	# (published with the counters), not after a fixed sleep that a loaded machine outlasts.
+	sent_at_kill=$(python3 -c '
+import json, subprocess, sys, time
+dp, inst, why = sys.argv[1:]
+for _ in range(200):
+    out = subprocess.run([dp, "--stats", inst], capture_output=True, check=True).stdout
+    t = json.loads(out)["workers"][0]["trading"]
+    if t["risk_rejects_by"].get(why, 0) > 0:
+        print(t["orders_sent"])
+        break
+    time.sleep(0.05)' "$dp" "$inst" "$([ "$mode" = kill ] && echo kill_firm || echo max_qty)")
+	[ -n "$sent_at_kill" ] || fail "no order refused for the $mode command within 10 s"
 	sleep $((secs - secs / 2))
+	# The stats region shows the switch (ABI 3) and the refusals by control.
+	"$dp" --stats "$inst" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["workers"][0]["trading"]
+k, why = t["kill_switches"], sys.argv[1]
+assert k["firm"] is (why == "kill_firm") and k["accounts"] == 0 and k["instruments"] == 0, k
+assert t["risk_rejects_by"][why] > 0, t["risk_rejects_by"]
+assert t["accounts"] and t["accounts"][0]["id"] == 0, t["accounts"]' "$([ "$mode" = kill ] && echo kill_firm || echo max_qty)" ||
+		fail "--stats does not show the $mode command's effect"
+elif [ "$mode" = venue ]; then
+	# session STATE [ADMIN_DOWN]: waits up to 5 s for venue sim's row in --stats to show it.
+	session() {
+		for _ in $(seq 50); do
+			"$dp" --stats "$inst" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["workers"][0]["trading"]["sessions"][0]
+want = sys.argv[1:]
+ok = s["name"] == "sim" and s["state"] == want[0] and str(s["admin_down"]).lower() == want[1]
+sys.exit(0 if ok else 1)' "$@" && return 0
+			sleep 0.1
+		done
+		return 1
+	}
+	exsim_ctl() {
+		python3 - "$work/exsim.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+print(s.recv(200).decode().strip())
+PY
+	}
+	session active false || fail "the session did not log in at start"
+	sleep $((secs / 3))
+	"$dp" --command "$inst" 0 venue disconnect sim >/dev/null || fail "--command venue disconnect failed"
+	session closed true || fail "--stats does not show the session closed by the operator"
+	case $(exsim_ctl "disconnect mm") in
+	"error mm is not connected") ;;
+	*) fail "exsim still has the session connected after the disconnect command" ;;
+	esac
+	sleep 1
+	session closed true || fail "the session did not stay down"
+	"$dp" --command "$inst" 0 venue connect sim >/dev/null || fail "--command venue connect failed"
+	session active false || fail "the session did not log in again after connect"
+	sleep $((secs - secs / 3))
+	# Two logins and no drop until the stop (which logs out and may drop on its own).
+	read -r logins drops < <("$dp" --stats "$inst" | python3 -c 'import json,sys; s = json.load(sys.stdin)["workers"][0]["trading"]["sessions"][0]; print(s["logins"], s["disconnects"])')
+	[ "$logins $drops" = "2 0" ] || fail "logins $logins, disconnects $drops after connect: expected 2, 0"
 elif [ "$mode" = reconnect ]; then
 	for _ in 1 2; do
 		sleep $((secs / 3))
@@ -238,6 +303,20 @@ sent=$(sed -n 's/^trading: .* orders_sent \([0-9]*\) .*/\1/p' "$work/dp.out")
 if [ "$mode" = reconnect ]; then
 	grep -qE '^trading: venue sim state [a-z_]+ logins [3-9] disconnects [2-9]' "$work/dp.out" ||
 		fail "the session did not drop and log in again twice"
+fi
+if [ "$mode" = venue ]; then
+	grep -qE '^trading: journal_records [1-9][0-9]* journal_failed 0 commands 2 command_errors 0' \
+		"$work/dp.out" || fail "the venue commands were not acknowledged in the journal"
+	# At the venue: a logout, no order entered while down, orders entered after the new login.
+	awk -F, 'NR > 1 && $2 == "mm" {
+		if ($3 == "DISCONNECT" && $11 == "logout") { down = 1; logouts++ }
+		else if ($3 == "LOGIN") { if (down) relogins++; down = 0 }
+		else if ($3 == "ENTER") { if (down) while_down++; else if (relogins) after++ }
+	} END {
+		printf "logouts %d relogins %d entered_while_down %d entered_after %d\n",
+			logouts, relogins, while_down, after
+		exit !(logouts >= 1 && relogins >= 1 && while_down == 0 && after > 0)
+	}' "$work/rec/orders.csv" || fail "the venue's record does not show logout, silence, login, trading"
 fi
 if [ "$mode" = kill ] || [ "$mode" = limit ]; then
 	[ "$sent" = "$sent_at_kill" ] || fail "orders sent after the $mode command ($sent_at_kill then $sent)"

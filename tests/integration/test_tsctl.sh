@@ -6,7 +6,9 @@
 # refuses itself and what the server refuses; 404 -> 3; usage -> 1; no server or an untrusted
 # certificate -> 5; an expired access token is refreshed once (the refresh token rotates) and a
 # spent one ends the session (2); logout revokes it; --json output parses for every command;
-# `top --once` and the live `top` (until SIGINT, and until q on a terminal); server strings with
+# `top --once` (with its sessions line) and the live `top` (until SIGINT, and until q on a
+# terminal); `venues` and `venues disconnect|connect` (table, --json, roles, a bad name, an
+# unknown venue, the commands at the worker that has the venue); server strings with
 # terminal escapes are neutralised; no password or token ever appears in tsctl's output.
 # Usage: pg-test test_tsctl.sh TRADSYS_CONTROLPLANE API_FAKE_DATAPLANE TSCTL  (0 pass, 1 fail, 77 skip)
 set -euo pipefail
@@ -225,6 +227,7 @@ isjson
 t viewer 0 top --once
 has "tsctl top  $base" && has "state running  driver fake" && has "PKT/S"
 [ "$(grep -cE '^ +[01]  running' "$work/out")" = 2 ] || fail "top workers: $(cat "$work/out")"
+has "sessions  xnas/w0 active  xnas/w1 active  bats/w1 active"
 t admin 0 --json top --once
 isjson
 
@@ -352,6 +355,39 @@ t trader 2 audit
 t viewer 2 audit
 bad admin limit audit --limit 0
 bad admin limit audit --limit many
+
+# ---- venues ----
+for who in admin viewer trader; do
+	t $who 0 venues
+	has "WORKER" && has "ADMIN_DOWN" && has "RECONN"
+done
+[ "$(grep -cE '^ +[01]  (xnas|bats) +active +no ' "$work/out")" = 3 ] || fail "venues table: $(cat "$work/out")"
+grep -qE '^ +0  xnas +active +no +101 +40 +100 +1 +0 +30 +12 +0 +0$' "$work/out" ||
+	fail "venues row of worker 0: $(cat "$work/out")"
+t viewer 0 --json venues
+isjson
+[ "$(jq_ '["venues"][2]["name"]')" = bats ] || fail "venues --json"
+t admin 0 venues disconnect bats
+has "venue bats: disconnect sent to 1 worker(s)"
+sleep 0.2
+t viewer 0 venues
+grep -qE '^ +1  bats +closed +yes ' "$work/out" || fail "bats not closed by the operator: $(cat "$work/out")"
+t viewer 0 top --once
+has "bats/w1 closed (operator)"
+t admin 0 --json venues connect bats
+isjson
+[ "$(jq_ '["workers"]')" = "[1]" ] || fail "venues connect --json workers"
+t trader 2 venues disconnect xnas
+t viewer 2 venues connect xnas
+t admin 3 venues disconnect nyse
+has "nyse" err
+bad admin name venues disconnect 'a/b'
+t admin 1 venues disconnect
+t admin 1 venues reboot xnas
+sleep 0.2
+grep -q "^worker=1 id=[0-9]* type=7 venue=bats$" "$work/commands.txt" || fail "bats disconnect not at worker 1"
+grep -q "^worker=1 id=[0-9]* type=8 venue=bats$" "$work/commands.txt" || fail "bats connect not at worker 1"
+grep -q "venue=xnas" "$work/commands.txt" && fail "a refused venue command reached a worker"
 
 # ---- the refresh: wait out the access token, a command refreshes once and goes on ----
 tok=$work/admin/tradsys/token

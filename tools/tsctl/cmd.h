@@ -86,5 +86,6 @@ int cmd_kill(struct tsctl_client *c, int argc, char **argv);
 int cmd_users(struct tsctl_client *c, int argc, char **argv);
 int cmd_audit(struct tsctl_client *c, int argc, char **argv);
 int cmd_top(struct tsctl_client *c, int argc, char **argv);
+int cmd_venues(struct tsctl_client *c, int argc, char **argv);
 
 #endif

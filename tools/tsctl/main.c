@@ -1,7 +1,7 @@
 /*
  * tsctl, the operator's CLI over the control plane's HTTPS admin API. This file takes the global
  * options, prints the help (which documents the exit codes scripts rely on) and dispatches on the
- * command word; the commands live in cmd_auth.c, cmd_trade.c, cmd_ops.c and top.c.
+ * command word; the commands live in cmd_auth.c, cmd_trade.c, cmd_ops.c, cmd_venues.c and top.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@ static const struct {
 	{ "orders", cmd_orders },     { "order", cmd_order },	{ "positions", cmd_positions },
 	{ "balances", cmd_balances }, { "risk", cmd_risk },	{ "kill", cmd_kill },
 	{ "users", cmd_users },	      { "audit", cmd_audit },	{ "top", cmd_top },
+	{ "venues", cmd_venues },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -56,6 +57,11 @@ static const char help[] =
 	"  users del USER | users role USER ROLE | users disable USER | users enable USER\n"
 	"                             USER is a name or an id; ROLE admin|trader|viewer\n"
 	"  audit [--limit N] [--action A] [--actor USER] [--before-id ID]\n"
+	"  venues                     venue sessions per worker: state, sequence, reconnects,\n"
+	"                             orders by outcome\n"
+	"  venues disconnect|connect NAME\n"
+	"                             log the venue's session out and keep it down, or let it\n"
+	"                             reconnect (audited; pushed to the workers that have it)\n"
 	"  top [--once]               live view refreshed every second until q or Ctrl-C;\n"
 	"                             --once prints one frame\n"
 	"\n"
@@ -71,7 +77,8 @@ static const char help[] =
 	"  4  bad request: 400, 409 and other 4xx, or a value tsctl refused before sending;\n"
 	"     the field at fault is printed\n"
 	"  5  server or connection error: 5xx, 429, no connection, TLS failure, an unreadable\n"
-	"     answer; also risk set and kill when a running worker did not take the change\n"
+	"     answer; also risk set, kill and venues disconnect|connect when a running worker\n"
+	"     did not take the change\n"
 	"     (it is stored and applies when the worker restarts)\n";
 
 static const char *env(const char *name)

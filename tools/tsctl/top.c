@@ -79,9 +79,29 @@ static const char *rate(const json_t *w, const json_t *p, const char *key, doubl
 	return out;
 }
 
-/* One frame of the view into out. */
-static void render(FILE *out, const struct tsctl_client *c, const json_t *st, const json_t *prev,
-		   double dt, const char *problem)
+/* "sessions  NAME/wW STATE ..." from /api/v1/venues (nothing when it has no sessions). */
+static void render_sessions(FILE *out, const json_t *venues)
+{
+	const json_t *v;
+	char name[64], state[64];
+	size_t i;
+
+	if (!json_array_size(json_object_get(venues, "venues")))
+		return;
+	fprintf(out, "sessions");
+	json_array_foreach(json_object_get(venues, "venues"), i, v)
+	{
+		tsctl_cell(json_object_get(v, "name"), TSCTL_FMT_TEXT, name, sizeof(name));
+		tsctl_cell(json_object_get(v, "state"), TSCTL_FMT_TEXT, state, sizeof(state));
+		fprintf(out, "  %s/w%lld %s%s", name, (long long)member(v, "worker"), state,
+			json_is_true(json_object_get(v, "admin_down")) ? " (operator)" : "");
+	}
+	fprintf(out, "\n\n");
+}
+
+/* One frame of the view into out; venues (may be NULL) is /api/v1/venues's answer. */
+static void render(FILE *out, const struct tsctl_client *c, const json_t *st, const json_t *venues,
+		   const json_t *prev, double dt, const char *problem)
 {
 	static const char *const headers[] = { "WORKER",   "STATE",   "BUSY",	 "PKT/S",
 					       "MSG/S",	   "LOST",    "ORD/S",	 "FILLS",
@@ -117,6 +137,7 @@ static void render(FILE *out, const struct tsctl_client *c, const json_t *st, co
 		tsctl_cell(json_object_get(st, "state"), TSCTL_FMT_TEXT, s2, sizeof(s2)),
 		tsctl_cell(json_object_get(st, "driver"), TSCTL_FMT_TEXT, s3, sizeof(s3)),
 		(long long)member(st, "pid"), up);
+	render_sessions(out, venues);
 	t = tsctl_table_new(headers, 13);
 	if (!t)
 		return;
@@ -147,17 +168,33 @@ static void render(FILE *out, const struct tsctl_client *c, const json_t *st, co
 	tsctl_table_free(t);
 }
 
+/* /api/v1/venues for the sessions line, or NULL: the line is extra, never a reason to fail. */
+static json_t *venues_get(struct tsctl_client *c)
+{
+	json_t *v = NULL;
+	long status = 0;
+
+	if (tsctl_request(c, "GET", "/api/v1/venues", NULL, true, &status, &v) || status != 200) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 static int once(struct tsctl_client *c)
 {
-	json_t *st;
+	json_t *st, *venues = NULL;
 	int code = tsctl_call(c, "GET", "/api/v1/status", NULL, &st);
 
 	if (code)
 		return code;
-	if (c->o->json)
+	if (c->o->json) {
 		tsctl_print_json(st);
-	else
-		render(stdout, c, st, NULL, 0, NULL);
+	} else {
+		venues = venues_get(c);
+		render(stdout, c, st, venues, NULL, 0, NULL);
+		json_decref(venues);
+	}
 	json_decref(st);
 	return 0;
 }
@@ -251,8 +288,10 @@ int cmd_top(struct tsctl_client *c, int argc, char **argv)
 				 status, json_string_value(json_object_get(st, "error")) ?: "");
 		if (tty)
 			fputs("\033[H\033[2J", mem);
-		render(mem, c, st, prev, prev ? t0 - prev_t : 0,
+		json_t *venues = rc || code ? NULL : venues_get(c);
+		render(mem, c, st, venues, prev, prev ? t0 - prev_t : 0,
 		       rc || code ? tsctl_sanitize(problem, 200, err, sizeof(err)) : NULL);
+		json_decref(venues);
 		if (tty)
 			fputs("\n(q to quit)", mem);
 		else

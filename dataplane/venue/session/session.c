@@ -648,6 +648,17 @@ void vsession_logout(struct vsession *s)
 	vsession_flush(s);
 }
 
+int vsession_connect(struct vsession *s)
+{
+	if (s->state != VSESSION_CLOSED)
+		return -EALREADY;
+	/* At once, not after a backoff grown by earlier failures: an operator asked for it. */
+	s->backoff = s->cfg.reconnect_min_ns;
+	s->reconnect_at = s->now;
+	set_state(s, VSESSION_DISCONNECTED, "connect requested");
+	return 0;
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;

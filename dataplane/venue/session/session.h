@@ -93,6 +93,11 @@ int vsession_poll(struct vsession *s, uint64_t now_ns);
 /* Sends a logout request and closes; the session stays CLOSED. */
 void vsession_logout(struct vsession *s);
 
+/* Lets a CLOSED session (logged out, or ended by the venue) connect and log in again at the next
+ * poll, at the next expected sequence number so nothing is missed. Returns 0, or -EALREADY when
+ * the session is not closed (up, or already reconnecting by itself). */
+int vsession_connect(struct vsession *s);
+
 enum vsession_state vsession_state(const struct vsession *s);
 uint64_t vsession_next_seq(const struct vsession *s); /* next sequence number expected */
 const struct vsession_stats *vsession_stats(const struct vsession *s);

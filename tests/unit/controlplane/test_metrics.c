@@ -3,6 +3,10 @@
  * dataplane only tradsys_dataplane_up 0 and the control plane's series appear; with a region,
  * every family has HELP and TYPE once, counters end in _total, histograms are cumulative in
  * seconds with +Inf equal to _count, drop reasons become labels, and label values are escaped.
+ * A trading worker (ABI 3) adds its sessions (up, state set, sequence numbers, reconnects),
+ * orders per venue by outcome, risk rejects by control, kill switches by scope, accounts' PnL in
+ * currency units and positions; a worker that does not trade has only its kill switch series
+ * (all 0) and no empty families.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -88,6 +92,97 @@ Test(metrics, worker_series_and_histograms)
 			cr_assert_eq(strstr(strstr(t, decl) + 1, decl), NULL, "%s twice", name);
 		}
 	}
+	free(t);
+	free(st);
+}
+
+/* Each family is declared once and, when declared, has at least one sample. */
+static void families_are_declared_once_with_samples(const char *t)
+{
+	for (const char *p = t; (p = strstr(p, "# TYPE ")); p++) {
+		char name[128], decl[160], sample[140];
+
+		cr_assert_eq(sscanf(p, "# TYPE %127s", name), 1);
+		snprintf(decl, sizeof(decl), "# TYPE %s ", name);
+		cr_assert_eq(strstr(strstr(t, decl) + 1, decl), NULL, "%s twice", name);
+		snprintf(sample, sizeof(sample), "\n%s{", name);
+		if (strstr(p, " histogram\n") == p + 7 + strlen(name))
+			snprintf(sample, sizeof(sample), "\n%s_bucket{", name);
+		if (!strstr(t, sample)) {
+			snprintf(sample, sizeof(sample), "\n%s ", name);
+			cr_assert(strstr(t, sample), "%s has no sample", name);
+		}
+	}
+}
+
+Test(metrics, trading_worker_sessions_rejects_kills_pnl_and_positions)
+{
+	struct shm_stats *st = region(2);
+	struct shm_stats_worker *w = &st->workers[1];
+	char *t;
+
+	w->nsessions = 1;
+	strcpy(w->sessions[0].name, "xnas");
+	w->sessions[0].state = SHM_SESSION_CLOSED;
+	w->sessions[0].admin_down = 1;
+	w->sessions[0].next_seq = 1234;
+	w->sessions[0].reconnects = 2;
+	w->sessions[0].orders_filled = 9;
+	w->nreasons = 3;
+	strcpy(w->reason_names[1], "no_limits");
+	strcpy(w->reason_names[2], "max_qty");
+	w->risk_rejects_by[2] = 17;
+	w->kill_firm = 1;
+	w->kill_instruments = 2;
+	w->naccounts = 1;
+	w->accounts[0] = (struct shm_stats_account){
+		.id = 4, .realized_pnl = -25000, .unrealized_pnl = 5, .state = 1
+	};
+	w->npositions = 1;
+	w->positions[0] =
+		(struct shm_stats_position){ .account = 4, .session = 0, .position = -300 };
+	strcpy(w->positions[0].symbol, "AAPL");
+	t = render(st, NULL);
+	cr_assert(strstr(t, "tradsys_session_up{worker=\"1\",venue=\"xnas\"} 0\n"), "%s", t);
+	cr_assert(strstr(
+		t, "tradsys_session_state{worker=\"1\",venue=\"xnas\",state=\"closed\"} 1\n"));
+	cr_assert(strstr(
+		t, "tradsys_session_state{worker=\"1\",venue=\"xnas\",state=\"active\"} 0\n"));
+	cr_assert(strstr(t, "tradsys_session_admin_down{worker=\"1\",venue=\"xnas\"} 1\n"));
+	cr_assert(
+		strstr(t, "tradsys_session_next_inbound_seq{worker=\"1\",venue=\"xnas\"} 1234\n"));
+	cr_assert(strstr(t, "tradsys_session_reconnects_total{worker=\"1\",venue=\"xnas\"} 2\n"));
+	cr_assert(strstr(
+		t, "tradsys_venue_orders_total{worker=\"1\",venue=\"xnas\",outcome=\"filled\"} "
+		   "9\n"));
+	cr_assert(strstr(t, "tradsys_risk_rejects_total{worker=\"1\",control=\"max_qty\"} 17\n"));
+	cr_assert(strstr(t, "tradsys_risk_rejects_total{worker=\"1\",control=\"no_limits\"} 0\n"));
+	cr_assert_null(strstr(t, "control=\"ok\""), "reason 0 is a pass, not a control");
+	cr_assert(strstr(t, "tradsys_kill_switch_engaged{worker=\"1\",scope=\"firm\"} 1\n"));
+	cr_assert(strstr(t, "tradsys_kill_switch_engaged{worker=\"1\",scope=\"instrument\"} 2\n"));
+	cr_assert(strstr(t, "tradsys_kill_switch_engaged{worker=\"0\",scope=\"firm\"} 0\n"));
+	cr_assert(strstr(t, "tradsys_pnl_realized{worker=\"1\",account=\"4\"} -2.5000\n"));
+	cr_assert(strstr(t, "tradsys_pnl_unrealized{worker=\"1\",account=\"4\"} 0.0005\n"));
+	cr_assert(strstr(t, "tradsys_account_state{worker=\"1\",account=\"4\"} 1\n"));
+	cr_assert(strstr(t, "tradsys_position{worker=\"1\",account=\"4\",venue=\"xnas\","
+			    "instrument=\"AAPL\"} -300\n"));
+	cr_assert(strstr(t, "tradsys_stats_rows_truncated{worker=\"1\",table=\"positions\"} 0\n"));
+	cr_assert_null(strstr(t, "worker=\"0\",venue"), "worker 0 has no sessions");
+	families_are_declared_once_with_samples(t);
+	free(t);
+	free(st);
+}
+
+Test(metrics, a_dataplane_that_does_not_trade_has_no_empty_families)
+{
+	struct shm_stats *st = region(1);
+	char *t = render(st, NULL);
+
+	cr_assert(strstr(t, "tradsys_kill_switch_engaged{worker=\"0\",scope=\"account\"} 0\n"));
+	cr_assert_null(strstr(t, "tradsys_session_up"));
+	cr_assert_null(strstr(t, "tradsys_risk_rejects_total"));
+	cr_assert_null(strstr(t, "tradsys_pnl_realized"));
+	families_are_declared_once_with_samples(t);
 	free(t);
 	free(st);
 }

@@ -3,10 +3,14 @@
  * with the same header and counters; attach refuses a bad magic, another ABI version and sizes
  * that do not add up, each with its own error and message; instance names are validated; a live
  * owner blocks a second create while a dead owner's region is replaced and zeroed; destroy removes
- * the shm object; the JSON output carries the counters.
+ * the shm object; the JSON output carries the counters. ABI 3: the layout keeps every worker's
+ * block and its session, account and position tables on their own cache lines, a version 2
+ * region (an older dataplane) is refused by name, and the JSON carries sessions, rejects by
+ * control, kill switches, accounts and positions with money in currency units.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -105,9 +109,103 @@ Test(stats, attach_rejects_another_abi_version)
 	cr_assert_not_null(w, "%s", err);
 	w->hdr.abi_version = 99;
 	cr_assert_null(shm_stats_attach(inst, err, sizeof(err)));
-	cr_assert(strstr(err, "ABI version 99, this reader understands version 2") != NULL, "%s",
+	cr_assert(strstr(err, "ABI version 99, this reader understands version 3") != NULL, "%s",
 		  err);
 	cr_assert_eq(shm_stats_check(w, w->hdr.size, err, sizeof(err)), -EPROTONOSUPPORT);
+	shm_stats_destroy(w);
+}
+
+Test(stats, attach_refuses_a_version_2_region_of_an_older_dataplane)
+{
+	char err[256] = "";
+	struct shm_stats *w = shm_stats_create(inst, 1, err, sizeof(err));
+
+	cr_assert_not_null(w, "%s", err);
+	w->hdr.abi_version = 2;
+	cr_assert_null(shm_stats_attach(inst, err, sizeof(err)));
+	cr_assert(strstr(err, "ABI version 2, this reader understands version 3") != NULL, "%s",
+		  err);
+	shm_stats_destroy(w);
+}
+
+Test(stats, abi3_layout_keeps_blocks_and_tables_on_their_own_cache_lines)
+{
+	cr_assert_eq(SHM_STATS_ABI_VERSION, 3);
+	cr_assert_eq(sizeof(struct shm_stats_worker) % 64, 0);
+	cr_assert_eq(offsetof(struct shm_stats, workers) % 64, 0);
+	cr_assert_eq(offsetof(struct shm_stats_worker, publish_tsc) % 64, 0);
+	cr_assert_eq(offsetof(struct shm_stats_worker, sessions) % 64, 0);
+	cr_assert_eq(offsetof(struct shm_stats_worker, accounts) % 64, 0);
+	cr_assert_eq(offsetof(struct shm_stats_worker, positions) % 64, 0);
+	cr_assert_eq(sizeof(struct shm_stats_session), 128);
+	cr_assert_eq(sizeof(struct shm_stats_account), 64);
+	cr_assert_eq(sizeof(struct shm_stats_position), 64);
+	/* The ABI 3 part follows the ABI 2 trading block, so it never shares its lines. */
+	cr_assert_gt(offsetof(struct shm_stats_worker, publish_tsc),
+		     offsetof(struct shm_stats_worker, strategy_cycles));
+	cr_assert_eq(shm_stats_bytes(2),
+		     sizeof(struct shm_stats) + 2 * sizeof(struct shm_stats_worker));
+	cr_assert_str_eq(shm_stats_session_state_name(SHM_SESSION_ACTIVE), "active");
+	cr_assert_str_eq(shm_stats_session_state_name(SHM_SESSION_CLOSED), "closed");
+	cr_assert_str_eq(shm_stats_session_state_name(99), "unknown");
+}
+
+Test(stats, json_carries_sessions_rejects_kills_accounts_and_positions)
+{
+	char err[256] = "";
+	struct shm_stats *w = shm_stats_create(inst, 1, err, sizeof(err));
+	struct shm_stats_worker *k;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(w, "%s", err);
+	k = &w->workers[0];
+	k->nsessions = 1;
+	strcpy(k->sessions[0].name, "xnas");
+	k->sessions[0].state = SHM_SESSION_CLOSED;
+	k->sessions[0].admin_down = 1;
+	k->sessions[0].next_seq = 42;
+	k->sessions[0].reconnects = 2;
+	k->sessions[0].orders_filled = 7;
+	k->nreasons = 3;
+	strcpy(k->reason_names[0], "ok");
+	strcpy(k->reason_names[1], "no_limits");
+	strcpy(k->reason_names[2], "kill_firm");
+	k->risk_rejects_by[2] = 11;
+	k->kill_firm = 1;
+	k->kill_accounts = 1;
+	k->killed_accounts[0] = 5;
+	k->naccounts = 1;
+	k->accounts[0] = (struct shm_stats_account){
+		.id = 3, .realized_pnl = -12345, .unrealized_pnl = 25000, .cash = 1000000000
+	};
+	k->npositions = 1;
+	k->positions[0] = (struct shm_stats_position){
+		.account = 3, .instrument = 9, .session = 0, .position = -200, .avg_price = 1000500
+	};
+	strcpy(k->positions[0].symbol, "AAPL");
+	cr_assert_eq(shm_stats_json(w, f), 0);
+	fclose(f);
+	cr_assert(strstr(buf, "\"sessions\":[{\"name\":\"xnas\",\"state\":\"closed\","
+			      "\"admin_down\":true,\"next_seq\":42,") != NULL,
+		  "%s", buf);
+	cr_assert(strstr(buf, "\"reconnects\":2,") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "\"orders_filled\":7,") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "\"risk_rejects_by\":{\"no_limits\":0,\"kill_firm\":11}") != NULL,
+		  "%s", buf);
+	cr_assert(strstr(buf, "\"kill_switches\":{\"firm\":true,\"accounts\":1,\"instruments\":0,"
+			      "\"account_ids\":[5],\"instrument_ids\":[]}") != NULL,
+		  "%s", buf);
+	cr_assert(strstr(buf, "{\"id\":3,\"state\":0,\"open_orders\":0,\"realized_pnl\":-1.2345,"
+			      "\"unrealized_pnl\":2.5000,") != NULL,
+		  "%s", buf);
+	cr_assert(strstr(buf, "\"cash\":100000.0000,") != NULL, "%s", buf);
+	cr_assert(strstr(buf,
+			 "\"positions\":[{\"account\":3,\"session\":\"xnas\",\"instrument\":9,"
+			 "\"symbol\":\"AAPL\",\"position\":-200,\"avg_price\":1000500,") != NULL,
+		  "%s", buf);
+	free(buf);
 	shm_stats_destroy(w);
 }
 

@@ -410,6 +410,31 @@ Test(session, logout_closes_and_frees_the_venue_session)
 	vsession_destroy(s);
 }
 
+Test(session, connect_after_logout_logs_in_again_and_replays_what_was_missed)
+{
+	struct vsession *s = login("alice", "wonderland");
+
+	cr_assert_eq(vsession_connect(s), -EALREADY, "a logged-in session is not closed");
+	cr_assert(POLL_UNTIL(s, 2000, r.nseq == 1));
+	send_order(s, 1, 1500000);
+	cr_assert(POLL_UNTIL(s, 2000, r.accepted == 1));
+	vsession_logout(s);
+	poll_for(s, 200);
+	cr_assert_eq(vsession_state(s), VSESSION_CLOSED);
+	cr_assert_eq(vsession_stats(s)->connects, 1, "closed: no reconnect by itself");
+	cr_assert_eq(vsession_connect(s), 0);
+	cr_assert_eq(vsession_state(s), VSESSION_DISCONNECTED);
+	cr_assert_str_eq(r.why, "connect requested");
+	cr_assert(POLL_UNTIL(s, 3000, vsession_state(s) == VSESSION_LOGGED_IN), "state %s: %s",
+		  vsession_state_name(vsession_state(s)), r.why);
+	cr_assert_eq(vsession_stats(s)->logins, 2);
+	/* Logged in at the next expected sequence: what came before is not delivered again. */
+	send_order(s, 2, 1500100);
+	cr_assert(POLL_UNTIL(s, 2000, r.accepted == 2));
+	seqs_are_contiguous(vsession_next_seq(s) - 1);
+	vsession_destroy(s);
+}
+
 /*
  * Thousands of Accepted messages pile up unread while the session is not polled, so each receive
  * into the smallest buffer ends inside a packet and the rest of it comes with the next one.
