@@ -41,8 +41,8 @@ struct oms {
 };
 
 static const char *const state_names[OMS_STATES] = {
-	"pending_new",	   "live",   "partial",	 "pending_cancel",
-	"pending_replace", "filled", "canceled", "rejected", "expired",
+	"pending_new", "live",	   "partial",  "pending_cancel", "pending_replace",
+	"filled",      "canceled", "rejected", "expired",
 };
 
 static const char *const event_names[OMS_EV_KINDS] = {

@@ -113,6 +113,10 @@ struct shm_stats *shm_stats_create(const char *instance, uint32_t nworkers, char
 		s->workers[w].t2t_cycles.min = UINT64_MAX;
 		s->workers[w].feed_cycles.min = UINT64_MAX;
 		s->workers[w].strategy_cycles.min = UINT64_MAX;
+		s->workers[w].decode_cycles.min = UINT64_MAX;
+		s->workers[w].book_cycles.min = UINT64_MAX;
+		s->workers[w].risk_cycles.min = UINT64_MAX;
+		s->workers[w].encode_cycles.min = UINT64_MAX;
 		s->workers[w].state = SHM_STATS_STARTING;
 	}
 	atomic_store_explicit((_Atomic uint32_t *)&s->hdr.magic, SHM_STATS_MAGIC,
@@ -412,6 +416,10 @@ int shm_stats_json(const struct shm_stats *s, FILE *out)
 		json_hist(out, "tick_to_trade_ns", &w->t2t_cycles, h->tsc_hz);
 		json_hist(out, "feed_burst_ns", &w->feed_cycles, h->tsc_hz);
 		json_hist(out, "strategy_ns", &w->strategy_cycles, h->tsc_hz);
+		json_hist(out, "decode_ns", &w->decode_cycles, h->tsc_hz);
+		json_hist(out, "book_ns", &w->book_cycles, h->tsc_hz);
+		json_hist(out, "risk_ns", &w->risk_cycles, h->tsc_hz);
+		json_hist(out, "encode_ns", &w->encode_cycles, h->tsc_hz);
 		json_trading3(out, w);
 		fprintf(out, "}}");
 	}

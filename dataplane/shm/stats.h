@@ -120,7 +120,8 @@ struct shm_stats_worker {
 	uint16_t pad;
 	uint32_t state; /* enum shm_stats_state */
 	uint32_t id;
-	/* Cycles from the end of rx_burst to the end of release, per busy burst. */
+	/* Cycles from the loop pass that found the burst (just before rx_burst) to the end of
+	 * release, per busy burst. */
 	_Alignas(64) struct hist burst_cycles;
 	/* --- feed block: written by the "feed" and "trading" handlers
 	 * (dataplane/worker/feed_handler.c) every tick, zero for other handlers. --- */
@@ -137,10 +138,18 @@ struct shm_stats_worker {
 	uint64_t md_events;
 	/* Tick to trade: cycles from the packet's RX TSC to the venue session's submit. */
 	_Alignas(64) struct hist t2t_cycles;
-	/* Stages: per busy burst, decode + book (strategies excluded); per market data event,
-	 * strategies with the risk checks, OMS and OUCH encoding of what they send. */
+	/* Stages, on one market data event in 16 (a TSC read costs too much to time every
+	 * message), each less the cost of one TSC read: feed, from the packet's RX TSC to the event
+	 * reaching the strategies (decode and book of its message and of those before it in the
+	 * burst); strategy, the strategies with the risk checks, OMS and encoding of what they send;
+	 * decode, the message's checks and field reads; book, the book update and the event's BBO;
+	 * risk, one order's pre-trade checks; encode, its OUCH encoding and copy into the session. */
 	_Alignas(64) struct hist feed_cycles;
 	_Alignas(64) struct hist strategy_cycles;
+	_Alignas(64) struct hist decode_cycles;
+	_Alignas(64) struct hist book_cycles;
+	_Alignas(64) struct hist risk_cycles;
+	_Alignas(64) struct hist encode_cycles;
 	/* --- ABI 3: written by the "trading" handler at the command-poll cadence (at most every
 	 * millisecond; accounts and positions every 10 ms) and on session state changes, never on
 	 * the tick-to-trade path; zero for other handlers. A reader racing the writer may see one

@@ -39,7 +39,8 @@ static int run_t2t(const struct bench_opts *o)
 	char dir[4096], cmd[16384], line[512], wl[128];
 	const char *driver = o->file ? o->file : "xdp";
 	unsigned long secs = o->ops ? (unsigned long)o->ops : 10;
-	const char *hists[] = { "tick_to_trade_ns", "feed_burst_ns", "strategy_ns" };
+	const char *hists[] = { "tick_to_trade_ns", "feed_burst_ns", "strategy_ns", "decode_ns",
+				"book_ns",	    "risk_ns",	     "encode_ns" };
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "t2t: needs root (network namespaces, XDP)\n");
@@ -47,13 +48,15 @@ static int run_t2t(const struct bench_opts *o)
 	}
 	if (exe_dir(dir, sizeof(dir)))
 		return 1;
-	snprintf(wl, sizeof(wl), "\"driver\":\"%s\",\"seconds\":%lu,\"feed_rate\":3000,\"worker\":\"spin, pinned\"", driver,
-		 secs);
+	snprintf(wl, sizeof(wl),
+		 "\"driver\":\"%s\",\"seconds\":%lu,\"feed_rate\":3000,\"worker\":\"spin, pinned\"",
+		 driver, secs);
 	for (unsigned int r = 0; r < (o->runs ? o->runs : 1); r++) {
 		/* The script lives in the source tree; the binaries next to this one. */
 		snprintf(
 			cmd, sizeof(cmd),
-			"TRADSYS_TRADING_PIN=1 '" TRADSYS_SOURCE_DIR "/tests/integration/test_trading.sh' "
+			"TRADSYS_TRADING_PIN=1 '" TRADSYS_SOURCE_DIR
+			"/tests/integration/test_trading.sh' "
 			"'%s/../../dataplane/worker/tradsys-dataplane' '%s/../exsim/tradsys-exsim' "
 			"%s %lu 2>&1",
 			dir, dir, driver, secs);
