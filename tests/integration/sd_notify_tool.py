@@ -75,11 +75,25 @@ def freeze(pid, name):
         sys.exit("freeze: PTRACE_INTERRUPT %d: %s" % (tid, os.strerror(ctypes.get_errno())))
     os.waitpid(tid, WALL)
     print("frozen %d" % tid, flush=True)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    while not stop:
-        signal.pause()
-    libc.ptrace(PTRACE_DETACH, tid, None, None)
+
+    class Stop(Exception):
+        pass
+
+    def on_term(*_):
+        raise Stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        # Wait on the thread, not just for SIGTERM: when the process is killed (the watchdog's
+        # SIGABRT) the thread exits while traced, and until its tracer reaps it the process stays
+        # a zombie that its parent (systemd) cannot collect. Other stops leave it stopped.
+        while True:
+            _, status = os.waitpid(tid, WALL)
+            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                print("exited %d" % tid, flush=True)
+                return
+    except Stop:
+        libc.ptrace(PTRACE_DETACH, tid, None, None)
 
 
 def main(argv):
