@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Description: the tradsys-dataplane unit started, watched and stopped by a real systemd. This
+# Description: the tradsys units started, watched and stopped by a real systemd. This
 # machine's PID 1 is not systemd, so the test boots one in a container: systemd-nspawn --boot on
 # an overlay of the host's own root (read-only lower layer, the writes go to a tmpfs and vanish),
 # with a private network (only its own loopback) and the capabilities the unit asks for. Inside:
 # the .deb packages built by deploy/baremetal/build-deb are installed with dpkg -i, the dataplane
 # gets a small configuration (count handler, io_uring driver on loopback), and
-#   - `systemctl start` returns only once READY=1 came: while the unit is "activating" the stats
-#     region is not yet running, every sample that sees it "active" sees it running, and systemd
-#     entered "active" at least the TSC calibration (100 ms) after the exec;
+#   - the unit turns active only once READY=1 came: systemd entered "active" at least the TSC
+#     calibration (100 ms) after the exec, and of the samples taken meanwhile (unit state, then
+#     the stats region), every one that sees it "active" sees the stats region running;
 #   - its status line is the dataplane's, and the watchdog pings arrive (WatchdogTimestamp moves);
 #   - a worker thread stopped alone (ptrace, sd_notify_tool.py freeze) makes systemd's watchdog
 #     kill the process ("Watchdog timeout", SIGABRT) and restart it, active again;
-#   - `systemctl stop` stops it cleanly (result success, inactive), and dpkg --purge removes it.
+#   - `systemctl stop` stops it cleanly (result success, inactive);
+#   - tradsys-persister and tradsys-controlplane, against a PostgreSQL cluster made in the
+#     container, start (returning at READY=1: /metrics answers at once), show their status
+#     lines and stop cleanly; dpkg --purge removes everything.
 # Nothing on the host changes: the container's writes live in a tmpfs removed at the end. With
 # TRADSYS_DEB_FROM_BUILD=1 the packages hold BUILD_ROOT's binaries (quick) instead of a clean
 # release build (about half a minute).
@@ -139,7 +142,8 @@ in_ct bash -c 'for _ in $(seq 1000); do
 done' >"$work/samples" 2>&1
 tail -n 1 "$work/samples" | grep -q '^active ' ||
 	fail "the unit did not become active: $(tail -n 3 "$work/samples" | tr '\n' ' ')"
-grep -q '^activating ' "$work/samples" || fail "never seen activating: active at exec, not at READY=1"
+# (A loaded machine may take the first sample late: the timestamps below are the firm check.)
+grep -q '^activating ' "$work/samples" || echo "note: the first sample came after READY=1"
 grep -v '"running"' "$work/samples" | grep -q '^active ' &&
 	fail "active while the stats region was not running: $(grep '^active ' "$work/samples" | head -n 3)"
 ex=$(prop ExecMainStartTimestampMonotonic)
@@ -186,6 +190,36 @@ in_ct systemctl stop tradsys-dataplane
 in_ct journalctl -u tradsys-dataplane --no-pager >"$work/journal" 2>&1
 grep -q 'Terminated, stopping' "$work/journal" || fail "no SIGTERM seen by the dataplane"
 echo "systemctl stop: inactive, result success"
+
+# The control plane's units against a PostgreSQL cluster made for the test in the container.
+in_ct pg_createcluster 15 tstest --start -- --auth-local=peer >"$work/pg.out" 2>&1 ||
+	fail "pg_createcluster: $(tail -n 5 "$work/pg.out")"
+pgport=$(in_ct pg_lsclusters -h | awk '$2 == "tstest" { print $3 }')
+in_ct runuser -u postgres -- psql -qX -p "$pgport" -c 'CREATE ROLE tradsys LOGIN' \
+	-c 'CREATE DATABASE tradsys OWNER tradsys' >>"$work/pg.out" 2>&1 || fail "psql: $(tail -n 5 "$work/pg.out")"
+db="postgresql:///tradsys?host=/run/postgresql\&port=$pgport"
+sed -i "s|^TRADSYS_DATABASE=.*|TRADSYS_DATABASE=$db|" "$ct/etc/default/tradsys"
+sed -i -e "s|^database = .*|database = $db|" -e 's|^listen = 10.0.0.21:|listen = 127.0.0.1:|' \
+	"$ct/etc/tradsys/controlplane.conf"
+for u in tradsys-persister tradsys-controlplane; do
+	t0=$(date +%s%N)
+	in_ct systemctl start "$u" || fail "systemctl start $u: $(in_ct journalctl -u "$u" --no-pager -n 15)"
+	[ "$(in_ct systemctl is-active "$u")" = active ] || fail "$u not active"
+	echo "$u: systemctl start returned in $((($(date +%s%N) - t0) / 1000000)) ms, active, WatchdogUSec=$(in_ct systemctl show -P WatchdogUSec "$u"), status '$(in_ct systemctl show -P StatusText "$u")'"
+done
+in_ct systemctl show -P StatusText tradsys-persister | grep -q '^copying the journals of instance colo1 in /var/lib/tradsys/journal$' ||
+	fail "persister status"
+# READY=1 came after the listeners: /metrics answers at once.
+code=$(in_ct curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9464/metrics || true)
+[ "$code" = 200 ] || fail "/metrics right after start: '$code'"
+in_ct systemctl show -P StatusText tradsys-controlplane | grep -q '^HTTPS API on 127.0.0.1:8443, /metrics on 127.0.0.1:9464, instance colo1$' ||
+	fail "controlplane status"
+for u in tradsys-controlplane tradsys-persister; do
+	in_ct systemctl stop "$u"
+	[ "$(in_ct systemctl is-active "$u")" = inactive ] || fail "$u still $(in_ct systemctl is-active "$u") after stop"
+	[ "$(in_ct systemctl show -P Result "$u")" = success ] || fail "$u stop result $(in_ct systemctl show -P Result "$u")"
+done
+echo "tradsys-persister, tradsys-controlplane: /metrics answered at once after start; both stopped with result success"
 
 in_ct dpkg --purge tradsys-tools tradsys >"$work/purge.out" 2>&1 || fail "purge: $(cat "$work/purge.out")"
 for f in /usr/bin/tradsys-dataplane /lib/systemd/system/tradsys-dataplane.service /etc/tradsys/dataplane.conf; do
