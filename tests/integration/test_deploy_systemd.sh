@@ -192,7 +192,11 @@ grep -q 'Terminated, stopping' "$work/journal" || fail "no SIGTERM seen by the d
 echo "systemctl stop: inactive, result success"
 
 # The control plane's units against a PostgreSQL cluster made for the test in the container.
-in_ct pg_createcluster 15 tstest --start -- --auth-local=peer >"$work/pg.out" 2>&1 ||
+pgver=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$pgver" ] || ! command -v pg_createcluster >/dev/null; then
+	fail "no PostgreSQL server (scripts/bootstrap)"
+fi
+in_ct pg_createcluster "$pgver" tstest --start -- --auth-local=peer >"$work/pg.out" 2>&1 ||
 	fail "pg_createcluster: $(tail -n 5 "$work/pg.out")"
 pgport=$(in_ct pg_lsclusters -h | awk '$2 == "tstest" { print $3 }')
 in_ct runuser -u postgres -- psql -qX -p "$pgport" -c 'CREATE ROLE tradsys LOGIN' \
