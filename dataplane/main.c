@@ -2,7 +2,9 @@
  * tradsys-dataplane: loads the configuration, opens the driver, creates the stats region and
  * starts one pinned worker per [worker.N]; the main thread then only waits for SIGINT or SIGTERM
  * (blocked everywhere and taken with sigtimedwait, so no handler runs on a worker), stops and
- * joins the workers and prints a summary (for handler = feed also per feed and line).
+ * joins the workers and prints a summary (for handler = feed also per feed and line). Under
+ * systemd (Type=notify) the main thread also tells the service manager READY=1 once every worker
+ * runs, WATCHDOG=1 while every worker's heartbeat moves, and STOPPING=1 when a signal arrives.
  * `--stats INSTANCE` prints a running instance's stats region as JSON. `--check FILE` validates a
  * configuration without running it. Every failure before the workers run is a message and exit
  * status 1.
@@ -39,6 +41,23 @@ struct app {
 	const char *path;
 	atomic_bool stop;
 	bool log_started;
+};
+
+/*
+ * The service manager's view of the workers, kept by the main thread alone: no worker sends a
+ * notification or is slowed by one. A worker's heartbeat is the TSC its command poll stores in
+ * the stats region (every command_poll passes, idle or not); a worker whose heartbeat stood
+ * still longer than its stall limit is stuck, and the ping is withheld so that systemd's
+ * watchdog restarts the process.
+ */
+struct supervise {
+	uint64_t interval_ns; /* half of WatchdogSec=; 0: no watchdog */
+	uint64_t next_ping_ns;
+	uint64_t heartbeat[WORKER_MAX]; /* as last seen */
+	uint64_t moved_ns[WORKER_MAX]; /* when it last changed */
+	uint64_t stall_ns[WORKER_MAX]; /* standing still longer than this: stuck */
+	bool ready;
+	bool withheld;
 };
 
 static int scope_of(const char *s, uint32_t *out)
@@ -312,16 +331,130 @@ static int make_handler(struct app *a, uint16_t i, struct worker_handler *h, cha
 	}
 }
 
-/* Waits for SIGINT/SIGTERM; returns 0 on a signal, -1 when a worker ended on its own. */
+static bool all_running(const struct app *a)
+{
+	for (uint16_t i = 0; i < a->wc.nworkers; i++)
+		if (a->stats->workers[i].state != SHM_STATS_RUNNING)
+			return false;
+	return true;
+}
+
+/* The STATUS= line of a healthy instance. */
+static void status_line(const struct app *a, char *out, size_t len)
+{
+	snprintf(out, len, "%u worker(s) running on driver %s, instance %s", a->wc.nworkers,
+		 driver_kind_name(a->wc.driver.kind), a->wc.instance);
+}
+
+/*
+ * A worker's stall limit: the ping interval, unless its heartbeat may legitimately stand still
+ * longer: idle with backoff, each pass sleeps up to WORKER_BACKOFF_MAX_SLEEP_NS, so command_poll
+ * passes can take command_poll milliseconds. Then twice that, and the operator is told.
+ */
+static uint64_t stall_limit(const struct app *a, uint16_t i, uint64_t interval_ns)
+{
+	const struct worker_cfg *w = &a->wc.workers[i];
+	uint64_t idle_ns = (uint64_t)w->command_poll * WORKER_BACKOFF_MAX_SLEEP_NS;
+
+	if (w->idle != WORKER_IDLE_BACKOFF || 2 * idle_ns <= interval_ns)
+		return interval_ns;
+	fprintf(stderr,
+		PROG
+		": worker %u: command_poll = %u with idle = backoff publishes a heartbeat only "
+		"every ~%.1f s when idle, more than the watchdog's ping interval (%.1f s): a "
+		"stall is noticed after %.1f s; lower command_poll or raise WatchdogSec=\n",
+		w->id, w->command_poll, (double)idle_ns / 1e9, (double)interval_ns / 1e9,
+		(double)(2 * idle_ns) / 1e9);
+	return 2 * idle_ns;
+}
+
+/*
+ * Called every tick of the main thread. Once every worker runs: READY=1. Then it watches the
+ * heartbeats and, every ping interval, sends WATCHDOG=1 unless a worker is stuck.
+ */
+static void supervise(struct app *a, struct supervise *sv, uint64_t now_ns)
+{
+	const struct shm_stats_worker *stuck = NULL;
+	uint64_t stuck_ns = 0;
+	char line[160];
+
+	if (!sv->ready) {
+		if (!all_running(a))
+			return;
+		sv->ready = true;
+		a->stats->hdr.state = SHM_STATS_RUNNING;
+		fprintf(stderr, PROG ": instance %s running %u worker(s) on driver %s\n",
+			a->wc.instance, a->wc.nworkers, driver_kind_name(a->wc.driver.kind));
+		status_line(a, line, sizeof(line));
+		notify_ready(line);
+		sv->interval_ns = notify_watchdog_interval_ns();
+		sv->next_ping_ns = now_ns + sv->interval_ns;
+		for (uint16_t i = 0; i < a->wc.nworkers && sv->interval_ns; i++) {
+			sv->heartbeat[i] = a->stats->workers[i].heartbeat_tsc;
+			sv->moved_ns[i] = now_ns;
+			sv->stall_ns[i] = stall_limit(a, i, sv->interval_ns);
+		}
+		if (sv->interval_ns)
+			notify_watchdog();
+		return;
+	}
+	if (!sv->interval_ns)
+		return;
+	for (uint16_t i = 0; i < a->wc.nworkers; i++) {
+		uint64_t hb = a->stats->workers[i].heartbeat_tsc;
+
+		if (hb != sv->heartbeat[i]) {
+			sv->heartbeat[i] = hb;
+			sv->moved_ns[i] = now_ns;
+		} else if (!stuck && now_ns - sv->moved_ns[i] > sv->stall_ns[i]) {
+			stuck = &a->stats->workers[i];
+			stuck_ns = now_ns - sv->moved_ns[i];
+		}
+	}
+	if (now_ns < sv->next_ping_ns)
+		return;
+	sv->next_ping_ns = now_ns + sv->interval_ns;
+	if (!stuck) {
+		notify_watchdog();
+		if (sv->withheld) {
+			fprintf(stderr, PROG ": every worker's heartbeat moves again\n");
+			status_line(a, line, sizeof(line));
+			notify_status("%s", line);
+		}
+		sv->withheld = false;
+		return;
+	}
+	if (!sv->withheld) {
+		fprintf(stderr,
+			PROG ": worker %u (core %d): no heartbeat for %.1f s; watchdog ping "
+			     "withheld\n",
+			stuck->id, stuck->core, (double)stuck_ns / 1e9);
+		notify_status("worker %u (core %d) stuck: no heartbeat for %.1f s", stuck->id,
+			      stuck->core, (double)stuck_ns / 1e9);
+	}
+	sv->withheld = true;
+}
+
+/*
+ * Waits for SIGINT/SIGTERM, telling systemd how the workers do meanwhile; returns 0 on a signal
+ * (STOPPING=1 sent before the workers are told to stop, cancel their orders and log out), -1
+ * when a worker ended on its own.
+ */
 static int wait_for_stop(struct app *a, const sigset_t *sigs, char *err, size_t errlen)
 {
+	/* Short ticks until every worker runs, so READY=1 follows them closely. */
+	const struct timespec starting = { .tv_sec = 0, .tv_nsec = 2 * 1000 * 1000 };
 	const struct timespec tick = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
+	struct supervise sv = { 0 };
 
 	for (;;) {
-		int sig = sigtimedwait(sigs, NULL, &tick);
+		int sig;
 
+		supervise(a, &sv, clock_mono_ns());
+		sig = sigtimedwait(sigs, NULL, sv.ready ? &tick : &starting);
 		if (sig > 0) {
 			fprintf(stderr, PROG ": %s, stopping\n", strsignal(sig));
+			notify_stopping("stopping: cancelling open orders and logging out");
 			return 0;
 		}
 		for (uint16_t i = 0; i < a->wc.nworkers; i++) {
@@ -402,12 +535,8 @@ static int run_workers(struct app *a, const sigset_t *sigs, char *err, size_t er
 				started++;
 		}
 	}
-	if (!rc) {
-		a->stats->hdr.state = SHM_STATS_RUNNING;
-		fprintf(stderr, PROG ": instance %s running %u worker(s) on driver %s\n",
-			a->wc.instance, a->wc.nworkers, driver_kind_name(a->wc.driver.kind));
+	if (!rc)
 		rc = wait_for_stop(a, sigs, err, errlen);
-	}
 	atomic_store(&a->stop, true);
 	for (uint16_t i = 0; i < started; i++) {
 		int wrc = worker_join(&a->workers[i]);
@@ -487,6 +616,8 @@ static int run(const char *path)
 	for (int r = 0; r < DRIVER_DROP_REASONS; r++)
 		snprintf(a->stats->hdr.drop_names[r], SHM_STATS_DROP_NAME_LEN, "%s",
 			 driver_drop_name((enum driver_drop)r));
+	/* DPDK's EAL init can take long (hugepages): say so in `systemctl status`. */
+	notify_status("opening driver %s", driver_kind_name(a->wc.driver.kind));
 	a->drv = driver_open(&a->wc.driver, err, sizeof(err));
 	if (!a->drv)
 		goto out;
@@ -498,8 +629,10 @@ static int run(const char *path)
 	memset(a->workers, 0, sizeof(struct worker) * WORKER_MAX);
 	status = run_workers(a, &sigs, err, sizeof(err));
 out:
-	if (status)
+	if (status) {
 		fprintf(stderr, PROG ": %s\n", err[0] ? err : "failed");
+		notify_status("failed: %s", err[0] ? err : "see the log");
+	}
 	for (uint16_t i = 0; i < WORKER_MAX; i++) {
 		worker_dump_close(a->dumps[i]);
 		trading_destroy(a->trading[i]);

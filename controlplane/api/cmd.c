@@ -14,6 +14,7 @@
 #include "db.h"
 #include "journal.h"
 #include "metrics.h"
+#include "notify.h"
 
 static int migrate_or_say(const char *cmd, PGconn *c)
 {
@@ -111,6 +112,34 @@ out:
 
 /* ---- serve ---- */
 
+/*
+ * Under systemd (Type=notify): READY=1 once the listeners are up (the schema was brought up to
+ * date before), then WATCHDOG=1 every half WatchdogSec= from this thread while it waits for the
+ * signal, whose number it returns. The requests are served by libmicrohttpd's own threads.
+ */
+static int wait_notifying(const sigset_t *set, const struct api_config *cfg)
+{
+	uint64_t ns = notify_watchdog_interval_ns();
+	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+	char line[sizeof(cfg->listen_host) + sizeof(cfg->metrics_host) + sizeof(cfg->instance) + 64];
+	int sig;
+
+	snprintf(line, sizeof(line), "HTTPS API on %s:%u, /metrics on %s:%u, instance %s",
+		 cfg->listen_host, cfg->listen_port, cfg->metrics_host, cfg->metrics_port,
+		 cfg->instance);
+	notify_ready(line);
+	if (!ns)
+		return sigwait(set, &sig) == 0 ? sig : -1;
+	for (;;) {
+		notify_watchdog();
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig > 0)
+			return sig;
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+	}
+}
+
 int api_cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -202,8 +231,10 @@ int api_cmd_serve(int argc, char **argv)
 		"tradsys-controlplane serve: HTTPS API on %s:%u, /metrics on %s:%u, instance %s\n",
 		s.cfg.listen_host, s.cfg.listen_port, s.cfg.metrics_host, s.cfg.metrics_port,
 		s.cfg.instance);
-	if (sigwait(&set, &sig) == 0)
+	sig = wait_notifying(&set, &s.cfg);
+	if (sig > 0)
 		fprintf(stderr, "tradsys-controlplane serve: %s, stopping\n", strsignal(sig));
+	notify_stopping("stopping");
 	rc = 0;
 out:
 	metrics_server_stop(ms);

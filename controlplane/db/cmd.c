@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "notify.h"
+
 static atomic_bool stop_flag;
 
 static void on_signal(int sig)
@@ -87,6 +90,45 @@ int db_cmd_migrate(int argc, char **argv)
 	return rc < 0 ? 1 : 0;
 }
 
+/*
+ * persist under systemd (Type=notify): READY=1 after the first pass that reached the database
+ * (connected, checkpoints read; the unit's ExecStartPre= ran the migrations), WATCHDOG=1 while
+ * the loop turns (also while it retries a lost database: that is its job), STATUS= on each
+ * change between copying and retrying.
+ */
+struct persist_notify {
+	const struct db_persister *p;
+	const struct db_persist_opts *o;
+	uint64_t interval_ns, next_ns;
+	bool ready, failing;
+};
+
+static void persist_on_pass(void *ctx, int rc)
+{
+	struct persist_notify *n = ctx;
+	uint64_t now = clock_mono_ns();
+
+	if (rc >= 0 && (!n->ready || n->failing)) {
+		char line[160];
+
+		snprintf(line, sizeof(line), "copying the journals of instance %s in %s",
+			 n->o->instance, n->o->journal_dir);
+		if (n->ready)
+			notify_status("%s", line);
+		else
+			notify_ready(line);
+		n->ready = true;
+	} else if (rc < 0 && !n->failing) {
+		notify_status("%s the database: %s", n->ready ? "retrying" : "waiting for",
+			      db_persister_error(n->p));
+	}
+	n->failing = rc < 0;
+	if (n->interval_ns && now >= n->next_ns) {
+		notify_watchdog();
+		n->next_ns = now + n->interval_ns;
+	}
+}
+
 int db_cmd_persist(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -99,6 +141,7 @@ int db_cmd_persist(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct db_persist_opts o = { 0 };
+	struct persist_notify pn = { .o = &o, .interval_ns = notify_watchdog_interval_ns() };
 	struct db_persist_stats st;
 	struct db_persister *p;
 	struct sigaction sa;
@@ -139,11 +182,14 @@ int db_cmd_persist(int argc, char **argv)
 				"DIR --instance NAME [--batch N] [--no-orders]\n");
 		return 2;
 	}
+	o.on_pass = persist_on_pass;
+	o.ctx = &pn;
 	p = db_persister_new(&o, err, sizeof(err));
 	if (!p) {
 		fprintf(stderr, "tradsys-controlplane persist: %s\n", err);
 		return 2;
 	}
+	pn.p = p;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal; /* no SA_RESTART: a sleep ends at the signal */
 	sigemptyset(&sa.sa_mask);
@@ -152,6 +198,8 @@ int db_cmd_persist(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "persist: instance %s, journals in %s\n", o.instance, o.journal_dir);
 	rc = db_persister_run(p, &stop_flag);
+	if (!rc)
+		notify_stopping("stopping");
 	db_persister_stats(p, &st);
 	if (rc)
 		fprintf(stderr, "tradsys-controlplane persist: %s\n", db_persister_error(p));

@@ -114,6 +114,10 @@ struct db_persist_opts {
 	uint32_t idle_us; /* sleep when no worker had records; 0: 2000 */
 	bool no_orders; /* skip the orders upsert (the events are still loaded) */
 	FILE *log; /* progress and errors; NULL: stderr */
+	/* Called by db_persister_run after every pass with the step's result (records, 0 idle,
+	 * -errno), so the caller can report readiness and feed a watchdog; NULL: none. */
+	void (*on_pass)(void *ctx, int rc);
+	void *ctx;
 };
 
 struct db_persist_stats {

@@ -32,6 +32,8 @@ struct db_persister {
 	uint32_t batch, idle_us;
 	bool no_orders;
 	FILE *log;
+	void (*on_pass)(void *ctx, int rc);
+	void *ctx;
 	PGconn *conn;
 	struct tail tails[MAX_WORKERS];
 	size_t ntails;
@@ -106,6 +108,8 @@ struct db_persister *db_persister_new(const struct db_persist_opts *o, char *err
 	p->idle_us = o->idle_us ? o->idle_us : 2000;
 	p->no_orders = o->no_orders;
 	p->log = o->log ? o->log : stderr;
+	p->on_pass = o->on_pass;
+	p->ctx = o->ctx;
 	p->recs = malloc(READ_CHUNK * sizeof(*p->recs));
 	if (!p->conninfo || !p->dir || !p->instance || !p->recs) {
 		db_persister_free(p);
@@ -463,6 +467,8 @@ int db_persister_run(struct db_persister *p, const atomic_bool *stop)
 	while (!atomic_load(stop)) {
 		int rc = db_persister_step(p);
 
+		if (p->on_pass)
+			p->on_pass(p->ctx, rc);
 		if (rc > 0) {
 			if (failing)
 				fprintf(p->log, "persist: recovered\n");

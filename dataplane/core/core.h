@@ -1,5 +1,6 @@
 /*
- * The core runtime in one include: clock, histogram, SPSC ring, log, config and threads.
+ * The core runtime in one include: clock, histogram, SPSC ring, log, config, threads and
+ * the service manager's notifications.
  */
 #ifndef TRADSYS_CORE_H
 #define TRADSYS_CORE_H
@@ -9,6 +10,7 @@
 #include "hist.h"
 #include "log.h"
 #include "mem.h"
+#include "notify.h"
 #include "refmap.h"
 #include "spsc.h"
 #include "thread.h"

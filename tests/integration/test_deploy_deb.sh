@@ -6,8 +6,9 @@
 # directory, the TLS pair and the conffiles with their permissions; the installed units pass
 # `systemd-analyze verify` against the real root (binaries at the paths they name); the
 # installed dataplane checks the installed example configuration as the tradsys user; the units
-# are started and stopped when systemd is PID 1 (in a container without it this part is
-# skipped and said so); dpkg --purge removes the files again. The test refuses to run (skip)
+# are started and stopped when systemd is PID 1 (without it this part is skipped and said so:
+# test_deploy_systemd.sh boots a systemd in a container for it); dpkg --purge removes the files
+# again. The test refuses to run (skip)
 # where a tradsys package is installed already, and removes the user and the state directory
 # only if it created them.
 # Usage: test_deploy_deb.sh SOURCE_ROOT BUILD_ROOT   (0 pass, 1 fail, 77 skip)
@@ -101,7 +102,7 @@ if [ "$(ps -p 1 -o comm=)" = systemd ] && systemctl is-system-running >/dev/null
 	systemctl is-active tradsys-controlplane >/dev/null && fail "controlplane still active after stop"
 	echo "systemd: start/stop exercised"
 else
-	echo "note: PID 1 is '$(ps -p 1 -o comm=)', not systemd: start/stop of the units not tested here"
+	echo "note: PID 1 is '$(ps -p 1 -o comm=)', not systemd: start/stop of the units not tested here (test_deploy_systemd.sh does, in a container)"
 fi
 
 dpkg --purge tradsys-tools tradsys >"$work/purge.out" 2>&1 || fail "purge: $(cat "$work/purge.out")"

@@ -3,6 +3,8 @@
 #   - the systemd units: `systemd-analyze verify --root` on a temporary root holding the units,
 #     the real built binaries at the paths ExecStart names (/usr/bin) and systemd's own units;
 #     any output (an unknown key, a missing binary) fails the test, not only the exit status;
+#     each is Type=notify with NotifyAccess=main, WatchdogSec= and TimeoutStartSec=, and both
+#     programs import sd_notify;
 #   - Prometheus: `promtool check config` (which also checks the rules file it names) and
 #     `promtool check rules`;
 #   - the Grafana dashboard parses as JSON with panels and a datasource variable;
@@ -44,6 +46,17 @@ for u in "$deploy"/systemd/*.service; do
 done
 [ "$n" = 3 ] || fail "expected 3 units, found $n"
 echo "systemd-analyze verify: $n units clean"
+# Type=notify units whose programs never sent READY=1 would time out at every start: each unit
+# waits for its main process only, with a watchdog, and both programs import sd_notify.
+for u in "$deploy"/systemd/*.service; do
+	for k in Type=notify NotifyAccess=main 'WatchdogSec=[1-9]' 'TimeoutStartSec=[1-9]'; do
+		grep -Eq "^$k" "$u" || fail "$(basename "$u"): no $k"
+	done
+done
+for b in "$dp" "$cp"; do
+	nm -D --undefined-only "$b" | grep -qw sd_notify || fail "$(basename "$b") does not call sd_notify"
+done
+echo "units: Type=notify, NotifyAccess=main, WatchdogSec= and TimeoutStartSec= set; both programs call sd_notify"
 
 # Prometheus and Grafana
 promtool check config "$deploy/prometheus/prometheus.yml" >"$work/p.out" 2>&1 ||
