@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "api.h"
 #include "command.h"
@@ -44,10 +45,38 @@ struct api_dataplane {
 	char instance[32];
 	struct shm_command_ring rings[SHM_STATS_MAX_WORKERS];
 	int32_t ring_pid[SHM_STATS_MAX_WORKERS]; /* the dataplane pid a mapping belongs to */
+	/* The stats region, mapped once: readers hold st_lock shared, a remap holds it alone. */
+	pthread_rwlock_t st_lock;
+	const struct shm_stats *st;
+	size_t st_len; /* bytes mapped */
+	dev_t st_dev; /* the object mapped, to notice that the name now holds another */
+	ino_t st_ino;
+	char st_path[96];
+};
+
+/* Which dataplane process runs: a restart changes pid and start time. */
+struct api_dataplane_incarnation {
+	int32_t pid;
+	uint32_t nworkers;
+	uint64_t start_wall_ns;
 };
 
 void api_dataplane_init(struct api_dataplane *d, const char *instance);
 void api_dataplane_fini(struct api_dataplane *d);
+
+/*
+ * The instance's stats region, mapped once and remapped only when the shm object behind its name
+ * changed (a restarted dataplane). Returns it with a shared lock held, to be released with
+ * api_dataplane_stats_put as soon as the caller is done reading, or NULL with err (no dataplane,
+ * a bad region) and no lock held.
+ */
+const struct shm_stats *api_dataplane_stats_get(struct api_dataplane *d, char *err, size_t errlen);
+void api_dataplane_stats_put(struct api_dataplane *d);
+
+/* Fills inc with the running dataplane's identity. Returns 0, or -ENOENT (err says why) when no
+ * dataplane of the instance runs. */
+int api_dataplane_incarnation(struct api_dataplane *d, struct api_dataplane_incarnation *inc,
+			      char *err, size_t errlen);
 
 /*
  * Sends c to worker w (c->id and issued_wall_ns must be set). Returns 0, -ENOENT when no
@@ -67,6 +96,7 @@ struct api_principal {
 	enum api_role role;
 	char name[80]; /* user name, or "key:<prefix>" for an API key */
 	uint64_t rate_key; /* what the per-token rate limit counts against */
+	int64_t exp; /* an access token's expiry, s since the epoch; 0 for an API key */
 	bool via_key;
 };
 
@@ -118,6 +148,31 @@ char *api_jwt_issue(const unsigned char *key, size_t keylen, int64_t user_id, co
 int api_jwt_verify(const unsigned char *key, size_t keylen, const char *token,
 		   struct api_principal *who);
 
+/*
+ * Verified access tokens, so a client that sends the same token on every request pays for the
+ * HS256 check once: slots picked by a hash of the token hold its full bytes (compared in constant
+ * time) and what verification found. Only tokens that verified are kept, and a hit is still
+ * refused once the token's exp has passed, so the answers are the ones api_jwt_verify gives:
+ * an access token carries its own role and lifetime and nothing revokes it early, cached or not.
+ */
+#define API_JWT_CACHE_SLOTS 256 /* a power of two */
+#define API_JWT_CACHE_TOKEN_MAX 512 /* longer tokens are verified every time */
+
+struct api_jwt_cache {
+	pthread_mutex_t mu;
+	struct api_jwt_cache_slot {
+		uint32_t len; /* 0: empty */
+		struct api_principal who;
+		char tok[API_JWT_CACHE_TOKEN_MAX];
+	} slot[API_JWT_CACHE_SLOTS];
+};
+
+void api_jwt_cache_init(struct api_jwt_cache *c);
+void api_jwt_cache_fini(struct api_jwt_cache *c);
+/* api_jwt_verify through the cache: the same contract and results. */
+int api_jwt_verify_cached(struct api_jwt_cache *c, const unsigned char *key, size_t keylen,
+			  const char *token, struct api_principal *who);
+
 /* TOTP (RFC 6238, 30 s, 6 digits) of the base32 secret at now, +-1 step. */
 bool api_totp_check(const char *base32_secret, const char *code, time_t now);
 /* A new 20-byte secret as base32 into out (>= 40 bytes). Returns 0 or -errno. */
@@ -132,6 +187,7 @@ struct api_server {
 	struct api_config cfg;
 	unsigned char jwt_key[64];
 	size_t jwt_keylen;
+	struct api_jwt_cache jwt_cache;
 	struct api_db_pool db;
 	struct api_dataplane dp;
 	struct api_rate rate; /* per token / API key */

@@ -173,6 +173,7 @@ int api_cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	api_dataplane_init(&s.dp, s.cfg.instance);
+	api_jwt_cache_init(&s.jwt_cache);
 
 	/* Signals are taken by sigwait below, never by the server threads. */
 	sigemptyset(&set);
@@ -209,6 +210,7 @@ out:
 	metrics_server_stop(ms);
 	api_server_stop(&s);
 	api_dataplane_fini(&s.dp);
+	api_jwt_cache_fini(&s.jwt_cache);
 	api_rate_fini(&s.rate);
 	api_rate_fini(&s.login_rate);
 	api_db_pool_fini(&s.db);

@@ -578,7 +578,7 @@ static json_int_t ns_of(uint64_t cycles, uint64_t hz)
 void api_h_status(struct api_req *q, struct api_resp *r)
 {
 	char err[256];
-	const struct shm_stats *st = shm_stats_attach(q->s->cfg.instance, err, sizeof(err));
+	const struct shm_stats *st = api_dataplane_stats_get(&q->s->dp, err, sizeof(err));
 	const struct shm_stats_header *h;
 	json_t *workers;
 
@@ -617,7 +617,7 @@ void api_h_status(struct api_req *q, struct api_resp *r)
 			    strnlen(h->driver, sizeof(h->driver)), "pid", (int)h->pid, "state",
 			    state_name(h->state), "start_wall_ns", (json_int_t)h->start_wall_ns,
 			    "workers", workers);
-	shm_stats_detach(st);
+	api_dataplane_stats_put(&q->s->dp);
 }
 
 void api_h_audit(struct api_req *q, struct api_resp *r)

@@ -208,7 +208,8 @@ static bool authenticate(struct api_req *q, struct api_resp *r)
 	int rc;
 
 	if (auth && !strncasecmp(auth, "Bearer ", 7)) {
-		rc = api_jwt_verify(q->s->jwt_key, q->s->jwt_keylen, auth + 7, &q->who);
+		rc = api_jwt_verify_cached(&q->s->jwt_cache, q->s->jwt_key, q->s->jwt_keylen,
+					   auth + 7, &q->who);
 		if (rc == -ETIMEDOUT)
 			api_resp_error(r, 401, NULL, "access token expired");
 		else if (rc)

@@ -370,6 +370,27 @@ fi
 curl -s -o /dev/null "http://127.0.0.1:$port/api/v1/health" && fail "plain HTTP answered"
 ok
 
+# ---- a restarted dataplane: the API follows it, whether the old one crashed (its shm objects
+# are reused in place) or stopped cleanly (they are made anew) ----
+restart_fake() { # restart_fake SIGNAL OUT_FILE
+	kill "-$1" "$fakepid"
+	wait "$fakepid" 2>/dev/null || true
+	"$fake" "$inst" "$2" >"$work/fake.out" 2>&1 &
+	fakepid=$!
+	for _ in $(seq 50); do grep -q ready "$work/fake.out" && break; sleep 0.1; done
+	grep -q ready "$work/fake.out" || fail "fake dataplane restart: $(cat "$work/fake.out")"
+}
+expect 200 GET /api/v1/status "$admin"
+[ "$(jget '["pid"]')" = "$fakepid" ] || fail "status pid $(jget '["pid"]'), expected $fakepid"
+for sig in KILL TERM; do
+	restart_fake "$sig" "$work/commands-$sig.txt"
+	expect 200 GET /api/v1/status "$admin"
+	[ "$(jget '["pid"]')" = "$fakepid" ] && [ "$(jget '["running"]')" = True ] ||
+		fail "status after a $sig restart: $(cat "$work/body"), expected pid $fakepid"
+	expect 200 GET /api/v1/ready -
+	[ "$(jget '["dataplane_workers"]')" = 2 ] || fail "ready after a $sig restart: $(cat "$work/body")"
+done
+
 # ---- /metrics ----
 curl -sf "http://127.0.0.1:$mport/metrics" >"$work/metrics.txt" || fail "scrape"
 for m in 'tradsys_dataplane_up 1' 'tradsys_worker_packets_total{worker="1"} 501' \
