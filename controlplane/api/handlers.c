@@ -426,6 +426,62 @@ static void fill_limit(struct shm_command *cmd, uint32_t w, uint32_t n, void *ct
 	cmd->set_limit.value = v;
 }
 
+/*
+ * Stores one limit (params: scope, id, kind, value, enabled, updated_by) inside the caller's
+ * transaction. Returns what it replaced as {"value", "enabled"} or JSON null when there was no
+ * row, or NULL with err. The old row is read with its own SELECT ... FOR UPDATE, since an upsert's
+ * CTE runs on the snapshot before the statement and a RETURNING subquery over it sees nothing.
+ * When there is no row yet, ON CONFLICT DO NOTHING tells whether this transaction made it: if
+ * another made it first, its row is read (locked) and updated, so "previous" is never a value
+ * that a concurrent writer had already replaced.
+ */
+static json_t *limit_store(PGconn *c, const char *const *params, char *err, size_t errlen)
+{
+	json_t *prev = NULL;
+	PGresult *res;
+
+	for (int attempt = 0; attempt < 2 && !prev; attempt++) {
+		res = api_db_exec(c,
+				  "SELECT value, enabled FROM risk_limits WHERE scope = $1 AND "
+				  "scope_id = $2::bigint AND limit_kind = $3 FOR UPDATE",
+				  3, params, err, errlen);
+		if (!res)
+			return NULL;
+		if (PQntuples(res) == 1) {
+			prev = json_pack("{s:I, s:b}", "value",
+					 (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+					 "enabled", !strcmp(PQgetvalue(res, 0, 1), "t"));
+			PQclear(res);
+			res = api_db_exec(c,
+					  "UPDATE risk_limits SET value = $4::bigint, enabled = "
+					  "$5::boolean, updated_by = $6::bigint, updated_at = now() "
+					  "WHERE scope = $1 AND scope_id = $2::bigint AND limit_kind = $3",
+					  6, params, err, errlen);
+			if (!res) {
+				json_decref(prev);
+				return NULL;
+			}
+			PQclear(res);
+			return prev;
+		}
+		PQclear(res);
+		res = api_db_exec(c,
+				  "INSERT INTO risk_limits (scope, scope_id, limit_kind, value, "
+				  "enabled, updated_by) VALUES ($1, $2::bigint, $3, $4::bigint, "
+				  "$5::boolean, $6::bigint) ON CONFLICT (scope, scope_id, limit_kind) "
+				  "DO NOTHING RETURNING id",
+				  6, params, err, errlen);
+		if (!res)
+			return NULL;
+		if (PQntuples(res) == 1)
+			prev = json_null();
+		PQclear(res);
+	}
+	if (!prev)
+		snprintf(err, errlen, "the limit row neither exists nor can be inserted");
+	return prev;
+}
+
 void api_h_limits_put(struct api_req *q, struct api_resp *r)
 {
 	struct api_limit_body b;
@@ -434,7 +490,7 @@ void api_h_limits_put(struct api_req *q, struct api_resp *r)
 	const char *params[6];
 	PGresult *res;
 	PGconn *c;
-	json_t *failed, *ids, *details;
+	json_t *failed, *ids, *details, *prev;
 
 	if (api_body_limit(q->body, q->len, &b, &e)) {
 		api_resp_from_error(r, &e);
@@ -452,29 +508,13 @@ void api_h_limits_put(struct api_req *q, struct api_resp *r)
 	params[4] = b.enabled ? "true" : "false";
 	params[5] = q->who.user_id > 0 ? uid : NULL;
 	PQclear(api_db_exec(c, "BEGIN", 0, NULL, err, sizeof(err)));
-	res = api_db_exec(
-		c,
-		"WITH old AS (SELECT value, enabled FROM risk_limits WHERE scope = $1 AND "
-		"scope_id = $2::bigint AND limit_kind = $3 FOR UPDATE) "
-		"INSERT INTO risk_limits AS l (scope, scope_id, limit_kind, value, enabled, "
-		"updated_by) VALUES ($1, $2::bigint, $3, $4::bigint, $5::boolean, "
-		"$6::bigint) ON CONFLICT (scope, scope_id, limit_kind) DO UPDATE SET value "
-		"= excluded.value, enabled = excluded.enabled, updated_by = "
-		"excluded.updated_by, updated_at = now() RETURNING (SELECT value FROM old), "
-		"(SELECT enabled FROM old)",
-		6, params, err, sizeof(err));
-	if (!res) {
+	if (!(prev = limit_store(c, params, err, sizeof(err)))) {
 		db_fail(r, "storing the limit", err);
 		goto out;
 	}
-	details = json_pack("{s:s, s:I, s:s, s:I, s:b}", "scope", params[0], "id", (json_int_t)b.id,
-			    "kind", b.kind, "value", (json_int_t)b.value, "enabled", b.enabled);
-	if (!PQgetisnull(res, 0, 0))
-		json_object_set_new(details, "previous",
-				    json_pack("{s:I, s:b}", "value",
-					      (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10),
-					      "enabled", !strcmp(PQgetvalue(res, 0, 1), "t")));
-	PQclear(res);
+	details = json_pack("{s:s, s:I, s:s, s:I, s:b, s:o}", "scope", params[0], "id",
+			    (json_int_t)b.id, "kind", b.kind, "value", (json_int_t)b.value,
+			    "enabled", b.enabled, "previous", prev);
 	if (api_audit(c, q, "risk_limit.set", b.kind, json_incref(details))) {
 		json_decref(details);
 		api_resp_error(r, 503, NULL, "cannot write the audit log");

@@ -233,6 +233,21 @@ grep -q "^worker=1 .*type=2 scope=2 target=3 on=1 cancel_open=0$" "$work/command
 [ "$(cut -d' ' -f2 "$work/commands.txt" | sort | uniq -d | wc -l)" = 0 ] || fail "command ids repeat"
 ok
 
+# ---- PUT /risk/limits answers with the value it replaced (null when there was none) ----
+lim='{"scope":"instrument","id":12,"kind":"max_order_qty","value":500}'
+expect 200 PUT /api/v1/risk/limits "$admin" "$lim"
+[ "$(jget '["previous"]')" = None ] || fail "previous of a new limit: $(cat "$work/body")"
+expect 200 PUT /api/v1/risk/limits "$admin" '{"scope":"instrument","id":12,"kind":"max_order_qty","value":400,"enabled":false}'
+[ "$(jget '["previous"]')" = "{'value': 500, 'enabled': True}" ] || fail "previous: $(cat "$work/body")"
+expect 200 PUT /api/v1/risk/limits "$admin" "$lim"
+[ "$(jget '["previous"]')" = "{'value': 400, 'enabled': False}" ] || fail "previous: $(cat "$work/body")"
+[ "$(jget '["value"]')" = 500 ] || fail "value: $(cat "$work/body")"
+[ "$(sql "SELECT details->'previous'->>'value' FROM audit_log WHERE action = 'risk_limit.set' ORDER BY id DESC LIMIT 1")" = 400 ] ||
+	fail "previous not audited"
+[ "$(sql "SELECT value || ',' || enabled FROM risk_limits WHERE scope = 'instrument' AND scope_id = 12 AND limit_kind = 'max_order_qty'")" = "500,true" ] ||
+	fail "risk_limits row after three PUTs"
+ok
+
 # ---- bad requests name the field ----
 badreq() { # badreq METHOD PATH BODY FIELD
 	expect 400 "$1" "$2" "$admin" "$3"
