@@ -452,11 +452,12 @@ static json_t *limit_store(PGconn *c, const char *const *params, char *err, size
 					 (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10),
 					 "enabled", !strcmp(PQgetvalue(res, 0, 1), "t"));
 			PQclear(res);
-			res = api_db_exec(c,
-					  "UPDATE risk_limits SET value = $4::bigint, enabled = "
-					  "$5::boolean, updated_by = $6::bigint, updated_at = now() "
-					  "WHERE scope = $1 AND scope_id = $2::bigint AND limit_kind = $3",
-					  6, params, err, errlen);
+			res = api_db_exec(
+				c,
+				"UPDATE risk_limits SET value = $4::bigint, enabled = "
+				"$5::boolean, updated_by = $6::bigint, updated_at = now() "
+				"WHERE scope = $1 AND scope_id = $2::bigint AND limit_kind = $3",
+				6, params, err, errlen);
 			if (!res) {
 				json_decref(prev);
 				return NULL;
@@ -465,12 +466,13 @@ static json_t *limit_store(PGconn *c, const char *const *params, char *err, size
 			return prev;
 		}
 		PQclear(res);
-		res = api_db_exec(c,
-				  "INSERT INTO risk_limits (scope, scope_id, limit_kind, value, "
-				  "enabled, updated_by) VALUES ($1, $2::bigint, $3, $4::bigint, "
-				  "$5::boolean, $6::bigint) ON CONFLICT (scope, scope_id, limit_kind) "
-				  "DO NOTHING RETURNING id",
-				  6, params, err, errlen);
+		res = api_db_exec(
+			c,
+			"INSERT INTO risk_limits (scope, scope_id, limit_kind, value, "
+			"enabled, updated_by) VALUES ($1, $2::bigint, $3, $4::bigint, "
+			"$5::boolean, $6::bigint) ON CONFLICT (scope, scope_id, limit_kind) "
+			"DO NOTHING RETURNING id",
+			6, params, err, errlen);
 		if (!res)
 			return NULL;
 		if (PQntuples(res) == 1)
