@@ -16,6 +16,8 @@
 #include "command.h"
 #include "stats.h"
 
+struct api_server;
+
 /* ---- database pool: one connection per HTTP thread, reconnected when broken ---- */
 
 struct api_db_pool {
@@ -37,6 +39,8 @@ void api_db_put(struct api_db_pool *p, PGconn *c);
  * result of another status than PGRES_COMMAND_OK / PGRES_TUPLES_OK counts as an error. */
 PGresult *api_db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err,
 		      size_t errlen);
+/* The next value of sequence seq; 0 when the database fails. */
+uint64_t api_db_next_id(PGconn *c, const char *seq);
 
 /* ---- the dataplane: stats region and command rings ---- */
 
@@ -178,6 +182,32 @@ bool api_totp_check(const char *base32_secret, const char *code, time_t now);
 /* A new 20-byte secret as base32 into out (>= 40 bytes). Returns 0 or -errno. */
 int api_totp_new_secret(char *out, size_t outlen);
 
+/* ---- the risk configuration pushed to the dataplane (sync.c) ---- */
+
+struct api_sync {
+	pthread_mutex_t push_mu; /* held from reading what to push to having sent it */
+	pthread_mutex_t mu; /* stop, with cv to wake the thread */
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool stop;
+	bool running;
+};
+
+/* Sends a limit (firm aggregates split per worker) or a kill switch to every running worker.
+ * Returns the ids of the commands sent as a JSON array; workers that did not take it are
+ * appended to failed as {"worker", "error"}. */
+json_t *api_push_limit(struct api_server *s, PGconn *c, const struct api_limit_body *b,
+		       json_t *failed);
+json_t *api_push_kill(struct api_server *s, PGconn *c, const struct api_kill_body *b,
+		      json_t *failed);
+
+/* The thread that pushes every persisted limit and engaged kill switch to each new dataplane
+ * incarnation. init before start; stop also when start was not called or failed. start returns
+ * 0 or -errno with err. */
+void api_sync_init(struct api_server *s);
+int api_sync_start(struct api_server *s, char *err, size_t errlen);
+void api_sync_stop(struct api_server *s);
+
 /* ---- the server ---- */
 
 #define API_NCODES 12 /* HTTP statuses counted for /metrics, see api_status_codes */
@@ -190,6 +220,7 @@ struct api_server {
 	struct api_jwt_cache jwt_cache;
 	struct api_db_pool db;
 	struct api_dataplane dp;
+	struct api_sync sync;
 	struct api_rate rate; /* per token / API key */
 	struct api_rate login_rate; /* per client address, for login and refresh */
 	_Atomic uint64_t requests[API_NCODES + 1]; /* by status; the last: any other */

@@ -174,6 +174,7 @@ int api_cmd_serve(int argc, char **argv)
 	}
 	api_dataplane_init(&s.dp, s.cfg.instance);
 	api_jwt_cache_init(&s.jwt_cache);
+	api_sync_init(&s);
 
 	/* Signals are taken by sigwait below, never by the server threads. */
 	sigemptyset(&set);
@@ -199,6 +200,10 @@ int api_cmd_serve(int argc, char **argv)
 		fprintf(stderr, "tradsys-controlplane serve: %s\n", err);
 		goto out;
 	}
+	if (api_sync_start(&s, err, sizeof(err))) {
+		fprintf(stderr, "tradsys-controlplane serve: %s\n", err);
+		goto out;
+	}
 	fprintf(stderr,
 		"tradsys-controlplane serve: HTTPS API on %s:%u, /metrics on %s:%u, instance %s\n",
 		s.cfg.listen_host, s.cfg.listen_port, s.cfg.metrics_host, s.cfg.metrics_port,
@@ -207,6 +212,7 @@ int api_cmd_serve(int argc, char **argv)
 		fprintf(stderr, "tradsys-controlplane serve: %s, stopping\n", strsignal(sig));
 	rc = 0;
 out:
+	api_sync_stop(&s);
 	metrics_server_stop(ms);
 	api_server_stop(&s);
 	api_dataplane_fini(&s.dp);

@@ -75,22 +75,6 @@ static bool arg_enum(struct api_req *q, struct api_resp *r, const char *name,
 	return false;
 }
 
-/* Next value of a sequence; 0 when the database fails. */
-static uint64_t next_id(PGconn *c, const char *seq)
-{
-	char sql[96], err[256];
-	PGresult *res;
-	uint64_t v = 0;
-
-	snprintf(sql, sizeof(sql), "SELECT nextval('%s')", seq);
-	res = api_db_exec(c, sql, 0, NULL, err, sizeof(err));
-	if (res) {
-		v = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
-	}
-	return v;
-}
-
 void api_h_health(struct api_req *q, struct api_resp *r)
 {
 	r->body = json_pack("{s:s}", "status", "ok");
@@ -215,8 +199,8 @@ void api_h_order_create(struct api_req *q, struct api_resp *r)
 		return;
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.type = SHM_COMMAND_MANUAL_ORDER;
-	cmd.id = next_id(c, "api_command_ids");
-	cmd.manual_order.client_order_id = next_id(c, "api_client_order_ids");
+	cmd.id = api_db_next_id(c, "api_command_ids");
+	cmd.manual_order.client_order_id = api_db_next_id(c, "api_client_order_ids");
 	cmd.manual_order.price = b.price;
 	cmd.manual_order.qty = b.qty;
 	cmd.manual_order.instrument = b.instrument;
@@ -282,7 +266,7 @@ void api_h_order_cancel(struct api_req *q, struct api_resp *r)
 	}
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.type = SHM_COMMAND_MANUAL_CANCEL;
-	cmd.id = next_id(c, "api_command_ids");
+	cmd.id = api_db_next_id(c, "api_command_ids");
 	cmd.manual_cancel.order_id = q->id[0];
 	cmd.manual_cancel.account = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
 	if (!cmd.id) {
@@ -376,54 +360,6 @@ void api_h_limits_get(struct api_req *q, struct api_resp *r)
 	r->body = json_pack("{s:o, s:o}", "limits", j, "kill_switches", k);
 out:
 	api_db_put(&q->s->db, c);
-}
-
-/*
- * Pushes one command per running worker (fill makes worker w's command); returns the ids sent
- * as a JSON array. Workers that cannot take it are listed in failed with the reason.
- */
-static json_t *push_all(struct api_req *q, PGconn *c, json_t *failed,
-			void (*fill)(struct shm_command *cmd, uint32_t w, uint32_t n, void *ctx),
-			void *ctx)
-{
-	uint32_t n = api_dataplane_workers(&q->s->dp);
-	json_t *ids = json_array();
-
-	for (uint32_t w = 0; w < n; w++) {
-		struct shm_command cmd;
-		char err[256];
-
-		memset(&cmd, 0, sizeof(cmd));
-		fill(&cmd, w, n, ctx);
-		cmd.id = next_id(c, "api_command_ids");
-		cmd.version = 1;
-		cmd.issued_wall_ns = clock_wall_ns();
-		if (cmd.id && !api_dataplane_send(&q->s->dp, w, &cmd, err, sizeof(err)))
-			json_array_append_new(ids, json_integer((json_int_t)cmd.id));
-		else
-			json_array_append_new(failed,
-					      json_pack("{s:i, s:s}", "worker", (int)w, "error",
-							cmd.id ? err : "no command id"));
-	}
-	return ids;
-}
-
-static void fill_limit(struct shm_command *cmd, uint32_t w, uint32_t n, void *ctx)
-{
-	const struct api_limit_body *b = ctx;
-	int64_t v = b->enabled ? b->value : 0; /* 0: no limit, as the risk module reads it */
-
-	/* A firm-wide aggregate is split into per-worker budgets (DESIGN.md): worker w gets
-	 * value / n, the first value % n workers one more, so the budgets add up exactly. */
-	for (size_t i = 0; i < api_limit_nkinds; i++)
-		if (api_limit_kinds[i].code == b->code && api_limit_kinds[i].split &&
-		    b->scope == API_SCOPE_FIRM && v > 0)
-			v = v / (int64_t)n + ((int64_t)w < v % (int64_t)n ? 1 : 0);
-	cmd->type = SHM_COMMAND_SET_LIMIT;
-	cmd->set_limit.scope = (uint32_t)b->scope;
-	cmd->set_limit.id = b->id;
-	cmd->set_limit.limit = b->code;
-	cmd->set_limit.value = v;
 }
 
 /*
@@ -531,23 +467,12 @@ void api_h_limits_put(struct api_req *q, struct api_resp *r)
 	PQclear(res);
 	/* Persisted first: a dataplane that starts later loads it; the running one gets it now. */
 	failed = json_array();
-	ids = push_all(q, c, failed, fill_limit, &b);
+	ids = api_push_limit(q->s, c, &b, failed);
 	json_object_set_new(details, "command_ids", ids);
 	json_object_set_new(details, "push_failed", failed);
 	r->body = details;
 out:
 	api_db_put(&q->s->db, c);
-}
-
-static void fill_kill(struct shm_command *cmd, uint32_t w, uint32_t n, void *ctx)
-{
-	const struct api_kill_body *b = ctx;
-
-	cmd->type = SHM_COMMAND_KILL_SWITCH;
-	cmd->kill_switch.scope = (uint32_t)b->scope;
-	cmd->kill_switch.id = b->id;
-	cmd->kill_switch.on = b->on;
-	cmd->kill_switch.cancel_open = b->cancel_open;
 }
 
 void api_h_kill(struct api_req *q, struct api_resp *r)
@@ -595,7 +520,7 @@ void api_h_kill(struct api_req *q, struct api_resp *r)
 	}
 	PQclear(api_db_exec(c, "COMMIT", 0, NULL, err, sizeof(err)));
 	failed = json_array();
-	ids = push_all(q, c, failed, fill_kill, &b);
+	ids = api_push_kill(q->s, c, &b, failed);
 	json_object_set_new(details, "command_ids", ids);
 	json_object_set_new(details, "push_failed", failed);
 	r->body = details;

@@ -404,6 +404,28 @@ for sig in KILL TERM; do
 		fail "status after a $sig restart: $(cat "$work/body"), expected pid $fakepid"
 	expect 200 GET /api/v1/ready -
 	[ "$(jget '["dataplane_workers"]')" = 2 ] || fail "ready after a $sig restart: $(cat "$work/body")"
+	# Every persisted limit and engaged kill switch is pushed to the new incarnation.
+	want=(
+		"^worker=0 .*type=1 scope=1 target=0 limit=7 value=500001$"
+		"^worker=1 .*type=1 scope=1 target=0 limit=7 value=500000$"
+		"^worker=0 .*type=1 scope=3 target=12 limit=1 value=500$"
+		"^worker=1 .*type=1 scope=3 target=12 limit=1 value=500$"
+		"^worker=0 .*type=2 scope=2 target=3 on=1 cancel_open=0$"
+		"^worker=1 .*type=2 scope=2 target=3 on=1 cancel_open=0$"
+	)
+	for _ in $(seq 50); do
+		[ "$(grep -c . "$work/commands-$sig.txt")" -ge "${#want[@]}" ] && break
+		sleep 0.1
+	done
+	for re in "${want[@]}"; do
+		grep -q "$re" "$work/commands-$sig.txt" ||
+			fail "after a $sig restart, not pushed: $re: $(cat "$work/commands-$sig.txt")"
+	done
+	[ "$(grep -c . "$work/commands-$sig.txt")" = "${#want[@]}" ] ||
+		fail "after a $sig restart, pushed: $(cat "$work/commands-$sig.txt")"
+	grep -q "dataplane '$inst' pid $fakepid (2 workers): pushed 2 persisted limit(s) and 1 engaged kill switch(es)" \
+		"$work/srv.err" || fail "push not logged: $(grep pushed "$work/srv.err")"
+	ok
 done
 
 # ---- /metrics ----
