@@ -244,10 +244,12 @@ struct api_req {
 	struct MHD_Connection *conn;
 };
 
-/* A handler's answer: status and a JSON body (owned; NULL for no body). */
+/* A handler's answer: status and a JSON body (owned; NULL for no body), or instead of body the
+ * JSON text itself (malloc'd, owned), for reads PostgreSQL already serialised. */
 struct api_resp {
 	int status;
 	json_t *body;
+	char *raw;
 };
 
 /* Sets an error answer {"error": msg, "field": field}. */

@@ -35,6 +35,34 @@ static json_t *query_json(PGconn *c, const char *sql, int n, const char *const *
 	return j;
 }
 
+/*
+ * The JSON cell of a query as the body {"<key>": cell} without parsing it: PostgreSQL wrote the
+ * JSON, so a list of rows is not parsed into objects only to be serialised again (that was most
+ * of a list request's CPU time). false with r set on failure.
+ */
+static bool query_raw(PGconn *c, const char *sql, int n, const char *const *params,
+		      struct api_resp *r, const char *what, const char *key)
+{
+	char err[256];
+	PGresult *res = api_db_exec(c, sql, n, params, err, sizeof(err));
+	const char *cell;
+	size_t len;
+
+	if (!res) {
+		db_fail(r, what, err);
+		return false;
+	}
+	cell = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "null";
+	len = strlen(cell) + strlen(key) + 8;
+	r->raw = malloc(len);
+	if (r->raw)
+		snprintf(r->raw, len, "{\"%s\":%s}", key, cell);
+	PQclear(res);
+	if (!r->raw)
+		api_resp_error(r, 503, NULL, "out of memory %s", what);
+	return r->raw != NULL;
+}
+
 /* A decimal query argument in [min, max] into out (as text); absent: NULL. false: r is set. */
 static bool arg_int(struct api_req *q, struct api_resp *r, const char *name, long long min,
 		    long long max, char *out, size_t outlen, const char **param)
@@ -112,7 +140,6 @@ void api_h_orders_list(struct api_req *q, struct api_resp *r)
 	char acc[24], ins[24], lim[24];
 	const char *params[5];
 	PGconn *c;
-	json_t *j;
 
 	params[0] = q->s->cfg.instance;
 	if (!arg_enum(q, r, "status", statuses, &params[1]) ||
@@ -124,15 +151,13 @@ void api_h_orders_list(struct api_req *q, struct api_resp *r)
 		params[4] = "100";
 	if (!(c = db_or_503(q, r)))
 		return;
-	j = query_json(c,
-		       "SELECT coalesce(json_agg(o), '[]') FROM (SELECT " ORDER_COLS
-		       " FROM orders WHERE instance = $1 AND ($2::order_status IS NULL OR "
-		       "status = $2::order_status) AND ($3::bigint IS NULL OR account_id = $3) AND "
-		       "($4::bigint IS NULL OR instrument_id = $4) ORDER BY updated_ns DESC, "
-		       "order_id DESC LIMIT $5::int) o",
-		       5, params, r, "listing orders");
-	if (j)
-		r->body = json_pack("{s:o}", "orders", j);
+	query_raw(c,
+		  "SELECT coalesce(json_agg(o), '[]') FROM (SELECT " ORDER_COLS
+		  " FROM orders WHERE instance = $1 AND ($2::order_status IS NULL OR "
+		  "status = $2::order_status) AND ($3::bigint IS NULL OR account_id = $3) AND "
+		  "($4::bigint IS NULL OR instrument_id = $4) ORDER BY updated_ns DESC, "
+		  "order_id DESC LIMIT $5::int) o",
+		  5, params, r, "listing orders", "orders");
 	api_db_put(&q->s->db, c);
 }
 
