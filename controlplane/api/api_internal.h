@@ -10,10 +10,13 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "api.h"
 #include "command.h"
 #include "stats.h"
+
+struct api_server;
 
 /* ---- database pool: one connection per HTTP thread, reconnected when broken ---- */
 
@@ -36,6 +39,8 @@ void api_db_put(struct api_db_pool *p, PGconn *c);
  * result of another status than PGRES_COMMAND_OK / PGRES_TUPLES_OK counts as an error. */
 PGresult *api_db_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err,
 		      size_t errlen);
+/* The next value of sequence seq; 0 when the database fails. */
+uint64_t api_db_next_id(PGconn *c, const char *seq);
 
 /* ---- the dataplane: stats region and command rings ---- */
 
@@ -44,10 +49,38 @@ struct api_dataplane {
 	char instance[32];
 	struct shm_command_ring rings[SHM_STATS_MAX_WORKERS];
 	int32_t ring_pid[SHM_STATS_MAX_WORKERS]; /* the dataplane pid a mapping belongs to */
+	/* The stats region, mapped once: readers hold st_lock shared, a remap holds it alone. */
+	pthread_rwlock_t st_lock;
+	const struct shm_stats *st;
+	size_t st_len; /* bytes mapped */
+	dev_t st_dev; /* the object mapped, to notice that the name now holds another */
+	ino_t st_ino;
+	char st_path[96];
+};
+
+/* Which dataplane process runs: a restart changes pid and start time. */
+struct api_dataplane_incarnation {
+	int32_t pid;
+	uint32_t nworkers;
+	uint64_t start_wall_ns;
 };
 
 void api_dataplane_init(struct api_dataplane *d, const char *instance);
 void api_dataplane_fini(struct api_dataplane *d);
+
+/*
+ * The instance's stats region, mapped once and remapped only when the shm object behind its name
+ * changed (a restarted dataplane). Returns it with a shared lock held, to be released with
+ * api_dataplane_stats_put as soon as the caller is done reading, or NULL with err (no dataplane,
+ * a bad region) and no lock held.
+ */
+const struct shm_stats *api_dataplane_stats_get(struct api_dataplane *d, char *err, size_t errlen);
+void api_dataplane_stats_put(struct api_dataplane *d);
+
+/* Fills inc with the running dataplane's identity. Returns 0, or -ENOENT (err says why) when no
+ * dataplane of the instance runs. */
+int api_dataplane_incarnation(struct api_dataplane *d, struct api_dataplane_incarnation *inc,
+			      char *err, size_t errlen);
 
 /*
  * Sends c to worker w (c->id and issued_wall_ns must be set). Returns 0, -ENOENT when no
@@ -67,6 +100,7 @@ struct api_principal {
 	enum api_role role;
 	char name[80]; /* user name, or "key:<prefix>" for an API key */
 	uint64_t rate_key; /* what the per-token rate limit counts against */
+	int64_t exp; /* an access token's expiry, s since the epoch; 0 for an API key */
 	bool via_key;
 };
 
@@ -118,10 +152,61 @@ char *api_jwt_issue(const unsigned char *key, size_t keylen, int64_t user_id, co
 int api_jwt_verify(const unsigned char *key, size_t keylen, const char *token,
 		   struct api_principal *who);
 
+/*
+ * Verified access tokens, so a client that sends the same token on every request pays for the
+ * HS256 check once: slots picked by a hash of the token hold its full bytes (compared in constant
+ * time) and what verification found. Only tokens that verified are kept, and a hit is still
+ * refused once the token's exp has passed, so the answers are the ones api_jwt_verify gives:
+ * an access token carries its own role and lifetime and nothing revokes it early, cached or not.
+ */
+#define API_JWT_CACHE_SLOTS 256 /* a power of two */
+#define API_JWT_CACHE_TOKEN_MAX 512 /* longer tokens are verified every time */
+
+struct api_jwt_cache {
+	pthread_mutex_t mu;
+	struct api_jwt_cache_slot {
+		uint32_t len; /* 0: empty */
+		struct api_principal who;
+		char tok[API_JWT_CACHE_TOKEN_MAX];
+	} slot[API_JWT_CACHE_SLOTS];
+};
+
+void api_jwt_cache_init(struct api_jwt_cache *c);
+void api_jwt_cache_fini(struct api_jwt_cache *c);
+/* api_jwt_verify through the cache: the same contract and results. */
+int api_jwt_verify_cached(struct api_jwt_cache *c, const unsigned char *key, size_t keylen,
+			  const char *token, struct api_principal *who);
+
 /* TOTP (RFC 6238, 30 s, 6 digits) of the base32 secret at now, +-1 step. */
 bool api_totp_check(const char *base32_secret, const char *code, time_t now);
 /* A new 20-byte secret as base32 into out (>= 40 bytes). Returns 0 or -errno. */
 int api_totp_new_secret(char *out, size_t outlen);
+
+/* ---- the risk configuration pushed to the dataplane (sync.c) ---- */
+
+struct api_sync {
+	pthread_mutex_t push_mu; /* held from reading what to push to having sent it */
+	pthread_mutex_t mu; /* stop, with cv to wake the thread */
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool stop;
+	bool running;
+};
+
+/* Sends a limit (firm aggregates split per worker) or a kill switch to every running worker.
+ * Returns the ids of the commands sent as a JSON array; workers that did not take it are
+ * appended to failed as {"worker", "error"}. */
+json_t *api_push_limit(struct api_server *s, PGconn *c, const struct api_limit_body *b,
+		       json_t *failed);
+json_t *api_push_kill(struct api_server *s, PGconn *c, const struct api_kill_body *b,
+		      json_t *failed);
+
+/* The thread that pushes every persisted limit and engaged kill switch to each new dataplane
+ * incarnation. init before start; stop also when start was not called or failed. start returns
+ * 0 or -errno with err. */
+void api_sync_init(struct api_server *s);
+int api_sync_start(struct api_server *s, char *err, size_t errlen);
+void api_sync_stop(struct api_server *s);
 
 /* ---- the server ---- */
 
@@ -132,8 +217,10 @@ struct api_server {
 	struct api_config cfg;
 	unsigned char jwt_key[64];
 	size_t jwt_keylen;
+	struct api_jwt_cache jwt_cache;
 	struct api_db_pool db;
 	struct api_dataplane dp;
+	struct api_sync sync;
 	struct api_rate rate; /* per token / API key */
 	struct api_rate login_rate; /* per client address, for login and refresh */
 	_Atomic uint64_t requests[API_NCODES + 1]; /* by status; the last: any other */
@@ -157,10 +244,12 @@ struct api_req {
 	struct MHD_Connection *conn;
 };
 
-/* A handler's answer: status and a JSON body (owned; NULL for no body). */
+/* A handler's answer: status and a JSON body (owned; NULL for no body), or instead of body the
+ * JSON text itself (malloc'd, owned), for reads PostgreSQL already serialised. */
 struct api_resp {
 	int status;
 	json_t *body;
+	char *raw;
 };
 
 /* Sets an error answer {"error": msg, "field": field}. */

@@ -202,6 +202,8 @@ int api_cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	api_dataplane_init(&s.dp, s.cfg.instance);
+	api_jwt_cache_init(&s.jwt_cache);
+	api_sync_init(&s);
 
 	/* Signals are taken by sigwait below, never by the server threads. */
 	sigemptyset(&set);
@@ -227,6 +229,10 @@ int api_cmd_serve(int argc, char **argv)
 		fprintf(stderr, "tradsys-controlplane serve: %s\n", err);
 		goto out;
 	}
+	if (api_sync_start(&s, err, sizeof(err))) {
+		fprintf(stderr, "tradsys-controlplane serve: %s\n", err);
+		goto out;
+	}
 	fprintf(stderr,
 		"tradsys-controlplane serve: HTTPS API on %s:%u, /metrics on %s:%u, instance %s\n",
 		s.cfg.listen_host, s.cfg.listen_port, s.cfg.metrics_host, s.cfg.metrics_port,
@@ -237,9 +243,11 @@ int api_cmd_serve(int argc, char **argv)
 	notify_stopping("stopping");
 	rc = 0;
 out:
+	api_sync_stop(&s);
 	metrics_server_stop(ms);
 	api_server_stop(&s);
 	api_dataplane_fini(&s.dp);
+	api_jwt_cache_fini(&s.jwt_cache);
 	api_rate_fini(&s.rate);
 	api_rate_fini(&s.login_rate);
 	api_db_pool_fini(&s.db);

@@ -35,6 +35,34 @@ static json_t *query_json(PGconn *c, const char *sql, int n, const char *const *
 	return j;
 }
 
+/*
+ * The JSON cell of a query as the body {"<key>": cell} without parsing it: PostgreSQL wrote the
+ * JSON, so a list of rows is not parsed into objects only to be serialised again (that was most
+ * of a list request's CPU time). false with r set on failure.
+ */
+static bool query_raw(PGconn *c, const char *sql, int n, const char *const *params,
+		      struct api_resp *r, const char *what, const char *key)
+{
+	char err[256];
+	PGresult *res = api_db_exec(c, sql, n, params, err, sizeof(err));
+	const char *cell;
+	size_t len;
+
+	if (!res) {
+		db_fail(r, what, err);
+		return false;
+	}
+	cell = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "null";
+	len = strlen(cell) + strlen(key) + 8;
+	r->raw = malloc(len);
+	if (r->raw)
+		snprintf(r->raw, len, "{\"%s\":%s}", key, cell);
+	PQclear(res);
+	if (!r->raw)
+		api_resp_error(r, 503, NULL, "out of memory %s", what);
+	return r->raw != NULL;
+}
+
 /* A decimal query argument in [min, max] into out (as text); absent: NULL. false: r is set. */
 static bool arg_int(struct api_req *q, struct api_resp *r, const char *name, long long min,
 		    long long max, char *out, size_t outlen, const char **param)
@@ -75,22 +103,6 @@ static bool arg_enum(struct api_req *q, struct api_resp *r, const char *name,
 	return false;
 }
 
-/* Next value of a sequence; 0 when the database fails. */
-static uint64_t next_id(PGconn *c, const char *seq)
-{
-	char sql[96], err[256];
-	PGresult *res;
-	uint64_t v = 0;
-
-	snprintf(sql, sizeof(sql), "SELECT nextval('%s')", seq);
-	res = api_db_exec(c, sql, 0, NULL, err, sizeof(err));
-	if (res) {
-		v = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
-	}
-	return v;
-}
-
 void api_h_health(struct api_req *q, struct api_resp *r)
 {
 	r->body = json_pack("{s:s}", "status", "ok");
@@ -128,7 +140,6 @@ void api_h_orders_list(struct api_req *q, struct api_resp *r)
 	char acc[24], ins[24], lim[24];
 	const char *params[5];
 	PGconn *c;
-	json_t *j;
 
 	params[0] = q->s->cfg.instance;
 	if (!arg_enum(q, r, "status", statuses, &params[1]) ||
@@ -140,15 +151,13 @@ void api_h_orders_list(struct api_req *q, struct api_resp *r)
 		params[4] = "100";
 	if (!(c = db_or_503(q, r)))
 		return;
-	j = query_json(c,
-		       "SELECT coalesce(json_agg(o), '[]') FROM (SELECT " ORDER_COLS
-		       " FROM orders WHERE instance = $1 AND ($2::order_status IS NULL OR "
-		       "status = $2::order_status) AND ($3::bigint IS NULL OR account_id = $3) AND "
-		       "($4::bigint IS NULL OR instrument_id = $4) ORDER BY updated_ns DESC, "
-		       "order_id DESC LIMIT $5::int) o",
-		       5, params, r, "listing orders");
-	if (j)
-		r->body = json_pack("{s:o}", "orders", j);
+	query_raw(c,
+		  "SELECT coalesce(json_agg(o), '[]') FROM (SELECT " ORDER_COLS
+		  " FROM orders WHERE instance = $1 AND ($2::order_status IS NULL OR "
+		  "status = $2::order_status) AND ($3::bigint IS NULL OR account_id = $3) AND "
+		  "($4::bigint IS NULL OR instrument_id = $4) ORDER BY updated_ns DESC, "
+		  "order_id DESC LIMIT $5::int) o",
+		  5, params, r, "listing orders", "orders");
 	api_db_put(&q->s->db, c);
 }
 
@@ -215,8 +224,8 @@ void api_h_order_create(struct api_req *q, struct api_resp *r)
 		return;
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.type = SHM_COMMAND_MANUAL_ORDER;
-	cmd.id = next_id(c, "api_command_ids");
-	cmd.manual_order.client_order_id = next_id(c, "api_client_order_ids");
+	cmd.id = api_db_next_id(c, "api_command_ids");
+	cmd.manual_order.client_order_id = api_db_next_id(c, "api_client_order_ids");
 	cmd.manual_order.price = b.price;
 	cmd.manual_order.qty = b.qty;
 	cmd.manual_order.instrument = b.instrument;
@@ -282,7 +291,7 @@ void api_h_order_cancel(struct api_req *q, struct api_resp *r)
 	}
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.type = SHM_COMMAND_MANUAL_CANCEL;
-	cmd.id = next_id(c, "api_command_ids");
+	cmd.id = api_db_next_id(c, "api_command_ids");
 	cmd.manual_cancel.order_id = q->id[0];
 	cmd.manual_cancel.account = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
 	if (!cmd.id) {
@@ -379,51 +388,61 @@ out:
 }
 
 /*
- * Pushes one command per running worker (fill makes worker w's command); returns the ids sent
- * as a JSON array. Workers that cannot take it are listed in failed with the reason.
+ * Stores one limit (params: scope, id, kind, value, enabled, updated_by) inside the caller's
+ * transaction. Returns what it replaced as {"value", "enabled"} or JSON null when there was no
+ * row, or NULL with err. The old row is read with its own SELECT ... FOR UPDATE, since an upsert's
+ * CTE runs on the snapshot before the statement and a RETURNING subquery over it sees nothing.
+ * When there is no row yet, ON CONFLICT DO NOTHING tells whether this transaction made it: if
+ * another made it first, its row is read (locked) and updated, so "previous" is never a value
+ * that a concurrent writer had already replaced.
  */
-static json_t *push_all(struct api_req *q, PGconn *c, json_t *failed,
-			void (*fill)(struct shm_command *cmd, uint32_t w, uint32_t n, void *ctx),
-			void *ctx)
+static json_t *limit_store(PGconn *c, const char *const *params, char *err, size_t errlen)
 {
-	uint32_t n = api_dataplane_workers(&q->s->dp);
-	json_t *ids = json_array();
+	json_t *prev = NULL;
+	PGresult *res;
 
-	for (uint32_t w = 0; w < n; w++) {
-		struct shm_command cmd;
-		char err[256];
-
-		memset(&cmd, 0, sizeof(cmd));
-		fill(&cmd, w, n, ctx);
-		cmd.id = next_id(c, "api_command_ids");
-		cmd.version = 1;
-		cmd.issued_wall_ns = clock_wall_ns();
-		if (cmd.id && !api_dataplane_send(&q->s->dp, w, &cmd, err, sizeof(err)))
-			json_array_append_new(ids, json_integer((json_int_t)cmd.id));
-		else
-			json_array_append_new(failed,
-					      json_pack("{s:i, s:s}", "worker", (int)w, "error",
-							cmd.id ? err : "no command id"));
+	for (int attempt = 0; attempt < 2 && !prev; attempt++) {
+		res = api_db_exec(c,
+				  "SELECT value, enabled FROM risk_limits WHERE scope = $1 AND "
+				  "scope_id = $2::bigint AND limit_kind = $3 FOR UPDATE",
+				  3, params, err, errlen);
+		if (!res)
+			return NULL;
+		if (PQntuples(res) == 1) {
+			prev = json_pack("{s:I, s:b}", "value",
+					 (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+					 "enabled", !strcmp(PQgetvalue(res, 0, 1), "t"));
+			PQclear(res);
+			res = api_db_exec(
+				c,
+				"UPDATE risk_limits SET value = $4::bigint, enabled = "
+				"$5::boolean, updated_by = $6::bigint, updated_at = now() "
+				"WHERE scope = $1 AND scope_id = $2::bigint AND limit_kind = $3",
+				6, params, err, errlen);
+			if (!res) {
+				json_decref(prev);
+				return NULL;
+			}
+			PQclear(res);
+			return prev;
+		}
+		PQclear(res);
+		res = api_db_exec(
+			c,
+			"INSERT INTO risk_limits (scope, scope_id, limit_kind, value, "
+			"enabled, updated_by) VALUES ($1, $2::bigint, $3, $4::bigint, "
+			"$5::boolean, $6::bigint) ON CONFLICT (scope, scope_id, limit_kind) "
+			"DO NOTHING RETURNING id",
+			6, params, err, errlen);
+		if (!res)
+			return NULL;
+		if (PQntuples(res) == 1)
+			prev = json_null();
+		PQclear(res);
 	}
-	return ids;
-}
-
-static void fill_limit(struct shm_command *cmd, uint32_t w, uint32_t n, void *ctx)
-{
-	const struct api_limit_body *b = ctx;
-	int64_t v = b->enabled ? b->value : 0; /* 0: no limit, as the risk module reads it */
-
-	/* A firm-wide aggregate is split into per-worker budgets (DESIGN.md): worker w gets
-	 * value / n, the first value % n workers one more, so the budgets add up exactly. */
-	for (size_t i = 0; i < api_limit_nkinds; i++)
-		if (api_limit_kinds[i].code == b->code && api_limit_kinds[i].split &&
-		    b->scope == API_SCOPE_FIRM && v > 0)
-			v = v / (int64_t)n + ((int64_t)w < v % (int64_t)n ? 1 : 0);
-	cmd->type = SHM_COMMAND_SET_LIMIT;
-	cmd->set_limit.scope = (uint32_t)b->scope;
-	cmd->set_limit.id = b->id;
-	cmd->set_limit.limit = b->code;
-	cmd->set_limit.value = v;
+	if (!prev)
+		snprintf(err, errlen, "the limit row neither exists nor can be inserted");
+	return prev;
 }
 
 void api_h_limits_put(struct api_req *q, struct api_resp *r)
@@ -434,7 +453,7 @@ void api_h_limits_put(struct api_req *q, struct api_resp *r)
 	const char *params[6];
 	PGresult *res;
 	PGconn *c;
-	json_t *failed, *ids, *details;
+	json_t *failed, *ids, *details, *prev;
 
 	if (api_body_limit(q->body, q->len, &b, &e)) {
 		api_resp_from_error(r, &e);
@@ -452,29 +471,13 @@ void api_h_limits_put(struct api_req *q, struct api_resp *r)
 	params[4] = b.enabled ? "true" : "false";
 	params[5] = q->who.user_id > 0 ? uid : NULL;
 	PQclear(api_db_exec(c, "BEGIN", 0, NULL, err, sizeof(err)));
-	res = api_db_exec(
-		c,
-		"WITH old AS (SELECT value, enabled FROM risk_limits WHERE scope = $1 AND "
-		"scope_id = $2::bigint AND limit_kind = $3 FOR UPDATE) "
-		"INSERT INTO risk_limits AS l (scope, scope_id, limit_kind, value, enabled, "
-		"updated_by) VALUES ($1, $2::bigint, $3, $4::bigint, $5::boolean, "
-		"$6::bigint) ON CONFLICT (scope, scope_id, limit_kind) DO UPDATE SET value "
-		"= excluded.value, enabled = excluded.enabled, updated_by = "
-		"excluded.updated_by, updated_at = now() RETURNING (SELECT value FROM old), "
-		"(SELECT enabled FROM old)",
-		6, params, err, sizeof(err));
-	if (!res) {
+	if (!(prev = limit_store(c, params, err, sizeof(err)))) {
 		db_fail(r, "storing the limit", err);
 		goto out;
 	}
-	details = json_pack("{s:s, s:I, s:s, s:I, s:b}", "scope", params[0], "id", (json_int_t)b.id,
-			    "kind", b.kind, "value", (json_int_t)b.value, "enabled", b.enabled);
-	if (!PQgetisnull(res, 0, 0))
-		json_object_set_new(details, "previous",
-				    json_pack("{s:I, s:b}", "value",
-					      (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10),
-					      "enabled", !strcmp(PQgetvalue(res, 0, 1), "t")));
-	PQclear(res);
+	details = json_pack("{s:s, s:I, s:s, s:I, s:b, s:o}", "scope", params[0], "id",
+			    (json_int_t)b.id, "kind", b.kind, "value", (json_int_t)b.value,
+			    "enabled", b.enabled, "previous", prev);
 	if (api_audit(c, q, "risk_limit.set", b.kind, json_incref(details))) {
 		json_decref(details);
 		api_resp_error(r, 503, NULL, "cannot write the audit log");
@@ -489,23 +492,12 @@ void api_h_limits_put(struct api_req *q, struct api_resp *r)
 	PQclear(res);
 	/* Persisted first: a dataplane that starts later loads it; the running one gets it now. */
 	failed = json_array();
-	ids = push_all(q, c, failed, fill_limit, &b);
+	ids = api_push_limit(q->s, c, &b, failed);
 	json_object_set_new(details, "command_ids", ids);
 	json_object_set_new(details, "push_failed", failed);
 	r->body = details;
 out:
 	api_db_put(&q->s->db, c);
-}
-
-static void fill_kill(struct shm_command *cmd, uint32_t w, uint32_t n, void *ctx)
-{
-	const struct api_kill_body *b = ctx;
-
-	cmd->type = SHM_COMMAND_KILL_SWITCH;
-	cmd->kill_switch.scope = (uint32_t)b->scope;
-	cmd->kill_switch.id = b->id;
-	cmd->kill_switch.on = b->on;
-	cmd->kill_switch.cancel_open = b->cancel_open;
 }
 
 void api_h_kill(struct api_req *q, struct api_resp *r)
@@ -553,7 +545,7 @@ void api_h_kill(struct api_req *q, struct api_resp *r)
 	}
 	PQclear(api_db_exec(c, "COMMIT", 0, NULL, err, sizeof(err)));
 	failed = json_array();
-	ids = push_all(q, c, failed, fill_kill, &b);
+	ids = api_push_kill(q->s, c, &b, failed);
 	json_object_set_new(details, "command_ids", ids);
 	json_object_set_new(details, "push_failed", failed);
 	r->body = details;
@@ -578,7 +570,7 @@ static json_int_t ns_of(uint64_t cycles, uint64_t hz)
 void api_h_status(struct api_req *q, struct api_resp *r)
 {
 	char err[256];
-	const struct shm_stats *st = shm_stats_attach(q->s->cfg.instance, err, sizeof(err));
+	const struct shm_stats *st = api_dataplane_stats_get(&q->s->dp, err, sizeof(err));
 	const struct shm_stats_header *h;
 	json_t *workers;
 
@@ -617,7 +609,7 @@ void api_h_status(struct api_req *q, struct api_resp *r)
 			    strnlen(h->driver, sizeof(h->driver)), "pid", (int)h->pid, "state",
 			    state_name(h->state), "start_wall_ns", (json_int_t)h->start_wall_ns,
 			    "workers", workers);
-	shm_stats_detach(st);
+	api_dataplane_stats_put(&q->s->dp);
 }
 
 void api_h_audit(struct api_req *q, struct api_resp *r)

@@ -119,3 +119,18 @@ bool is_unique_violation(const char *err)
 {
 	return strstr(err, "duplicate key") != NULL;
 }
+
+uint64_t api_db_next_id(PGconn *c, const char *seq)
+{
+	char sql[96], err[256];
+	PGresult *res;
+	uint64_t v = 0;
+
+	snprintf(sql, sizeof(sql), "SELECT nextval('%s')", seq);
+	res = api_db_exec(c, sql, 0, NULL, err, sizeof(err));
+	if (res) {
+		v = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+	}
+	return v;
+}

@@ -78,6 +78,8 @@ void api_resp_error(struct api_resp *r, int status, const char *field, const cha
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	json_decref(r->body);
+	free(r->raw);
+	r->raw = NULL;
 	r->status = status;
 	r->body = json_pack("{s:s}", "error", msg);
 	if (field)
@@ -179,7 +181,12 @@ static enum MHD_Result send_resp(struct api_server *s, struct MHD_Connection *co
 	if (r->body) {
 		text = json_dumps(r->body, JSON_COMPACT);
 		len = text ? strlen(text) : 0;
+		free(r->raw);
+	} else if (r->raw) {
+		text = r->raw;
+		len = strlen(text);
 	}
+	r->raw = NULL;
 	if (text) {
 		/* A newline so curl and shells print answers on their own line. */
 		char *t = realloc(text, len + 2);
@@ -220,7 +227,8 @@ static bool authenticate(struct api_req *q, struct api_resp *r)
 	int rc;
 
 	if (auth && !strncasecmp(auth, "Bearer ", 7)) {
-		rc = api_jwt_verify(q->s->jwt_key, q->s->jwt_keylen, auth + 7, &q->who);
+		rc = api_jwt_verify_cached(&q->s->jwt_cache, q->s->jwt_key, q->s->jwt_keylen,
+					   auth + 7, &q->who);
 		if (rc == -ETIMEDOUT)
 			api_resp_error(r, 401, NULL, "access token expired");
 		else if (rc)
@@ -290,7 +298,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct api_server *s = cls;
 	struct conn_state *cs = *con_cls;
 	const union MHD_ConnectionInfo *ci;
-	struct api_resp r = { 0, NULL };
+	struct api_resp r = { .status = 0, .body = NULL, .raw = NULL };
 	struct api_req q;
 	char ip[INET6_ADDRSTRLEN] = "";
 

@@ -277,6 +277,22 @@ expect 404 POST /api/v1/venues/nyse/disconnect "$admin"
 expect 400 POST '/api/v1/venues/a%20b/connect' "$admin"
 [ "$(jget '["field"]')" = name ] || fail "bad venue name: field $(jget '.get("field")')"
 expect 405 GET /api/v1/venues/xnas/connect "$admin"
+ok
+
+# ---- PUT /risk/limits answers with the value it replaced (null when there was none) ----
+lim='{"scope":"instrument","id":12,"kind":"max_order_qty","value":500}'
+expect 200 PUT /api/v1/risk/limits "$admin" "$lim"
+[ "$(jget '["previous"]')" = None ] || fail "previous of a new limit: $(cat "$work/body")"
+expect 200 PUT /api/v1/risk/limits "$admin" '{"scope":"instrument","id":12,"kind":"max_order_qty","value":400,"enabled":false}'
+[ "$(jget '["previous"]')" = "{'value': 500, 'enabled': True}" ] || fail "previous: $(cat "$work/body")"
+expect 200 PUT /api/v1/risk/limits "$admin" "$lim"
+[ "$(jget '["previous"]')" = "{'value': 400, 'enabled': False}" ] || fail "previous: $(cat "$work/body")"
+[ "$(jget '["value"]')" = 500 ] || fail "value: $(cat "$work/body")"
+[ "$(sql "SELECT details->'previous'->>'value' FROM audit_log WHERE action = 'risk_limit.set' ORDER BY id DESC LIMIT 1")" = 400 ] ||
+	fail "previous not audited"
+[ "$(sql "SELECT value || ',' || enabled FROM risk_limits WHERE scope = 'instrument' AND scope_id = 12 AND limit_kind = 'max_order_qty'")" = "500,true" ] ||
+	fail "risk_limits row after three PUTs"
+ok
 
 # ---- bad requests name the field ----
 badreq() { # badreq METHOD PATH BODY FIELD
@@ -414,6 +430,49 @@ if openssl s_client -connect "127.0.0.1:$port" -tls1_1 </dev/null >"$work/s11" 2
 fi
 curl -s -o /dev/null "http://127.0.0.1:$port/api/v1/health" && fail "plain HTTP answered"
 ok
+
+# ---- a restarted dataplane: the API follows it, whether the old one crashed (its shm objects
+# are reused in place) or stopped cleanly (they are made anew) ----
+restart_fake() { # restart_fake SIGNAL OUT_FILE
+	kill "-$1" "$fakepid"
+	wait "$fakepid" 2>/dev/null || true
+	"$fake" "$inst" "$2" >"$work/fake.out" 2>&1 &
+	fakepid=$!
+	for _ in $(seq 50); do grep -q ready "$work/fake.out" && break; sleep 0.1; done
+	grep -q ready "$work/fake.out" || fail "fake dataplane restart: $(cat "$work/fake.out")"
+}
+expect 200 GET /api/v1/status "$admin"
+[ "$(jget '["pid"]')" = "$fakepid" ] || fail "status pid $(jget '["pid"]'), expected $fakepid"
+for sig in KILL TERM; do
+	restart_fake "$sig" "$work/commands-$sig.txt"
+	expect 200 GET /api/v1/status "$admin"
+	[ "$(jget '["pid"]')" = "$fakepid" ] && [ "$(jget '["running"]')" = True ] ||
+		fail "status after a $sig restart: $(cat "$work/body"), expected pid $fakepid"
+	expect 200 GET /api/v1/ready -
+	[ "$(jget '["dataplane_workers"]')" = 2 ] || fail "ready after a $sig restart: $(cat "$work/body")"
+	# Every persisted limit and engaged kill switch is pushed to the new incarnation.
+	want=(
+		"^worker=0 .*type=1 scope=1 target=0 limit=7 value=500001$"
+		"^worker=1 .*type=1 scope=1 target=0 limit=7 value=500000$"
+		"^worker=0 .*type=1 scope=3 target=12 limit=1 value=500$"
+		"^worker=1 .*type=1 scope=3 target=12 limit=1 value=500$"
+		"^worker=0 .*type=2 scope=2 target=3 on=1 cancel_open=0$"
+		"^worker=1 .*type=2 scope=2 target=3 on=1 cancel_open=0$"
+	)
+	for _ in $(seq 50); do
+		[ "$(grep -c . "$work/commands-$sig.txt")" -ge "${#want[@]}" ] && break
+		sleep 0.1
+	done
+	for re in "${want[@]}"; do
+		grep -q "$re" "$work/commands-$sig.txt" ||
+			fail "after a $sig restart, not pushed: $re: $(cat "$work/commands-$sig.txt")"
+	done
+	[ "$(grep -c . "$work/commands-$sig.txt")" = "${#want[@]}" ] ||
+		fail "after a $sig restart, pushed: $(cat "$work/commands-$sig.txt")"
+	grep -q "dataplane '$inst' pid $fakepid (2 workers): pushed 2 persisted limit(s) and 1 engaged kill switch(es)" \
+		"$work/srv.err" || fail "push not logged: $(grep pushed "$work/srv.err")"
+	ok
+done
 
 # ---- /metrics ----
 curl -sf "http://127.0.0.1:$mport/metrics" >"$work/metrics.txt" || fail "scrape"

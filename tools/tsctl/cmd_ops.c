@@ -173,8 +173,8 @@ static int risk_set(struct tsctl_client *c, char **pos, bool disable)
 	} else {
 		char k[64], s[32], was[64] = "";
 
-		prev = json_object_get(j, "previous");
-		if (prev)
+		prev = json_object_get(j, "previous"); /* null: there was no limit before */
+		if (json_is_object(prev))
 			snprintf(was, sizeof(was), " (was %lld%s)",
 				 (long long)json_integer_value(json_object_get(prev, "value")),
 				 json_is_false(json_object_get(prev, "enabled")) ? ", disabled"
