@@ -41,7 +41,7 @@ static json_t *session_json(const struct shm_stats_session *v, uint32_t worker, 
 void api_h_venues(struct api_req *q, struct api_resp *r)
 {
 	char err[256];
-	const struct shm_stats *st = shm_stats_attach(q->s->cfg.instance, err, sizeof(err));
+	const struct shm_stats *st = api_dataplane_stats_get(&q->s->dp, err, sizeof(err));
 	json_t *venues;
 
 	if (!st) {
@@ -64,7 +64,7 @@ void api_h_venues(struct api_req *q, struct api_resp *r)
 	}
 	r->body = json_pack("{s:s, s:b, s:o}", "instance", q->s->cfg.instance, "running",
 			    st->hdr.state == SHM_STATS_RUNNING, "venues", venues);
-	shm_stats_detach(st);
+	api_dataplane_stats_put(&q->s->dp);
 }
 
 /* The {name} of /api/v1/venues/{name}/ACTION into name; false (and a 400) when it is not a venue
@@ -99,13 +99,14 @@ static bool venue_name(struct api_req *q, struct api_resp *r, char *name, size_t
 static uint32_t venue_workers(struct api_req *q, struct api_resp *r, const char *name)
 {
 	char err[256];
-	const struct shm_stats *st = shm_stats_attach(q->s->cfg.instance, err, sizeof(err));
+	const struct shm_stats *st = api_dataplane_stats_get(&q->s->dp, err, sizeof(err));
 	uint32_t mask = 0;
 
 	if (!st || st->hdr.state != SHM_STATS_RUNNING) {
 		api_resp_error(r, 503, NULL, "dataplane instance '%s' is not running%s%s",
 			       q->s->cfg.instance, st ? "" : ": ", st ? "" : err);
-		shm_stats_detach(st);
+		if (st)
+			api_dataplane_stats_put(&q->s->dp);
 		return 0;
 	}
 	for (uint32_t w = 0; w < st->hdr.nworkers && w < SHM_STATS_MAX_WORKERS; w++) {
@@ -114,7 +115,7 @@ static uint32_t venue_workers(struct api_req *q, struct api_resp *r, const char 
 			if (!strncmp(k->sessions[i].name, name, SHM_STATS_SESSION_NAME_LEN))
 				mask |= 1u << w;
 	}
-	shm_stats_detach(st);
+	api_dataplane_stats_put(&q->s->dp);
 	if (!mask)
 		api_resp_error(r, 404, "name", "no venue '%s' on dataplane instance '%s'", name,
 			       q->s->cfg.instance);
