@@ -24,9 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hist.h"
 #include "ouch.h"
 #include "risk.h"
+
+struct hist; /* core/hist.h: the stage histograms (not part of the strategy API's headers) */
 
 #define OMS_MAX_VENUES 8
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "hist.h"
 #include "oms.h"
 #include "risk.h"
 
