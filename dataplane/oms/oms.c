@@ -137,6 +137,28 @@ static void emit(struct oms *m, enum oms_event_kind kind, const struct oms_order
 	m->ops.on_event(m->ctx, &ev);
 }
 
+/* A refusal by risk of the order ro (instrument: the venue's id), with what refused it. */
+static void emit_risk(struct oms *m, const struct oms_order *o, const struct risk_order *ro,
+		      uint32_t instrument, enum risk_reason why, uint64_t now)
+{
+	m->st.risk_rejects++;
+	if (!m->ops.on_event)
+		return;
+	struct oms_event ev = {
+		.kind = OMS_EV_RISK_REJECT,
+		.o = o,
+		.qty = ro->qty,
+		.price = ro->price,
+		.reason = why,
+		.now_ns = now,
+		.account = ro->account,
+		.instrument = instrument,
+		.side = ro->side,
+	};
+	risk_explain(m->risk, ro, why, &ev.limit, &ev.value);
+	m->ops.on_event(m->ctx, &ev);
+}
+
 static struct oms_order *by_id(const struct oms *m, uint64_t id)
 {
 	uint32_t i = (uint32_t)id;
@@ -273,8 +295,7 @@ int oms_send(struct oms *m, const struct oms_request *r, uint64_t now, uint64_t 
 
 	*id = 0;
 	if (why != RISK_OK) {
-		m->st.risk_rejects++;
-		emit(m, OMS_EV_RISK_REJECT, NULL, r->qty, r->price, 0, why, now);
+		emit_risk(m, NULL, &ro, r->instrument, why, now);
 		return -(int)why;
 	}
 	uint32_t i = m->free_head;
@@ -345,8 +366,16 @@ int oms_cancel(struct oms *m, uint64_t id, int64_t leaves, uint64_t now)
 		return -EALREADY;
 	enum risk_reason why = risk_check_cancel(m->risk, o->venue, now);
 	if (why != RISK_OK) {
-		m->st.risk_rejects++;
-		emit(m, OMS_EV_RISK_REJECT, o, leaves, o->price, 0, why, now);
+		const struct risk_order ro = {
+			.account = o->account,
+			.instrument = RI(m, o->venue, o->instrument),
+			.session = o->venue,
+			.side = o->side,
+			.price = o->price,
+			.qty = leaves,
+			.now_ns = now,
+		};
+		emit_risk(m, o, &ro, o->instrument, why, now);
 		return -(int)why;
 	}
 	struct ouch_cancel_order c;
@@ -390,8 +419,7 @@ int oms_replace(struct oms *m, uint64_t id, int64_t price, int64_t qty, uint64_t
 	enum risk_reason why = risk_check(m->risk, &ro);
 	uint64_t t1 = m->trace ? clock_tsc() : 0;
 	if (why != RISK_OK) {
-		m->st.risk_rejects++;
-		emit(m, OMS_EV_RISK_REJECT, o, qty, price, 0, why, now);
+		emit_risk(m, o, &ro, o->instrument, why, now);
 		return -(int)why;
 	}
 	struct ouch_replace_order u;

@@ -99,6 +99,11 @@ struct oms_event {
 	uint64_t match;
 	uint32_t reason;
 	uint64_t now_ns;
+	/* A risk reject: the order as checked (account, the venue's instrument, side), the limit
+	 * in force and what the order would have made the measured value (risk_explain). */
+	uint32_t account, instrument;
+	uint8_t side;
+	int64_t limit, value;
 };
 
 /* Where the OMS sends bytes and reports. send returns 0 or -errno (-ENOTCONN: not logged in). */

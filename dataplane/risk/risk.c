@@ -4,8 +4,6 @@
  * order on the worker's core: its helpers are static here or static inline in risk_impl.h, so
  * they inline and the check makes no calls out (objdump -d shows none).
  */
-#include <nmmintrin.h>
-
 #include "risk_impl.h"
 
 static inline enum risk_reason reject(struct risk_ctx *r, enum risk_reason why)
@@ -23,18 +21,6 @@ static inline void bucket_take(struct bucket *b, uint64_t now)
 {
 	uint64_t base = b->tat > now ? b->tat : now;
 	b->tat = base > UINT64_MAX - b->t ? UINT64_MAX : base + b->t;
-}
-
-/* Two CRC32C chains with different seeds (SSE4.2, in the x86-64-v2 baseline): three dependent
- * 3-cycle steps, where a multiply-based mix is twice that. */
-static inline uint64_t dup_hash(uint32_t instrument, bool buy, int64_t price, int64_t qty)
-{
-	const uint64_t k = (uint64_t)instrument << 1 | buy;
-	uint64_t hi = _mm_crc32_u64(0x9e3779b9u, k), lo = _mm_crc32_u64(0x85ebca6bu, k);
-
-	hi = _mm_crc32_u64(_mm_crc32_u64(hi, (uint64_t)price), (uint64_t)qty);
-	lo = _mm_crc32_u64(_mm_crc32_u64(lo, (uint64_t)qty), (uint64_t)price);
-	return (hi << 32 | lo) | 1; /* 0 marks an empty slot */
 }
 
 /* Any of the recent orders with the same 32-bit tag? Four SSE compares over one cache line. */

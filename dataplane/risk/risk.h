@@ -200,6 +200,17 @@ void risk_set_market(struct risk_ctx *r, uint32_t instrument, int64_t bid, int64
  */
 enum risk_reason risk_check(struct risk_ctx *r, const struct risk_order *o);
 
+/*
+ * After a refusal of o for why (before anything else changes the context): the limit in force
+ * and the value the order would have made the measured quantity, e.g. max_order_qty and the
+ * order's qty, the collar edge crossed and the price, the exposure limit and the exposure with
+ * the order. Rates give the configured rate per second and no value; the duplicate control its
+ * window and the age of the earlier order (ns); gates with no quantity (kill switches, halts,
+ * stale books, no limits, bad orders) give 0 and 0. Off the check path: once per refusal.
+ */
+void risk_explain(const struct risk_ctx *r, const struct risk_order *o, enum risk_reason why,
+		  int64_t *limit, int64_t *value);
+
 /* A cancel request also costs a message token. Returns RISK_OK or RISK_R_MSG_RATE. */
 enum risk_reason risk_check_cancel(struct risk_ctx *r, uint16_t session, uint64_t now_ns);
 

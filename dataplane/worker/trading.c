@@ -350,15 +350,15 @@ static void journal_event(struct trading *t, const struct oms_event *ev)
 	if (type == SHM_JOURNAL_RISK) {
 		struct shm_journal_risk *k = (void *)r->payload;
 		k->order_id = ev->o ? ev->o->id : 0;
+		k->limit = ev->limit;
+		k->value = ev->value;
 		k->price = ev->price;
 		k->qty = ev->qty;
+		k->instrument = ev->instrument;
+		k->account = ev->account;
 		k->control = (uint16_t)ev->reason;
+		k->side = ev->side;
 		k->action = SHM_JOURNAL_RISK_REJECTED;
-		if (ev->o) {
-			k->instrument = ev->o->instrument;
-			k->account = ev->o->account;
-			k->side = ev->o->side;
-		}
 		r->len = sizeof(*k);
 	} else {
 		const struct oms_order *o = ev->o;

@@ -173,6 +173,11 @@ await_result "$cmd"
 [ "$res" = "-9|risk: max_qty" ] || fail "order of 77 over the limit: the dataplane answered $res"
 until_ok 10 sh -c "[ -n \"\$(psql -X -Atq -c \"SELECT 1 FROM risk_events WHERE instance = '$inst' AND qty = 77 AND control = 9\")\" ]" ||
 	fail "no max_qty risk event: $(sql "SELECT control, qty FROM risk_events")"
+# The event names the order and what refused it: account, instrument, side, price, the limit in
+# force and the order's value against it.
+ev=$(sql "SELECT concat_ws('|', account_id, instrument_id, side, price, limit_value, observed_value)
+	FROM risk_events WHERE instance = '$inst' AND qty = 77 AND control = 9 LIMIT 1")
+[ "$ev" = "0|1|B|$px|50|77" ] || fail "the max_qty risk event reads $ev, expected 0|1|B|$px|50|77"
 sleep 0.5
 [ "$(entered 77)" = 1 ] || fail "exsim received $(entered 77) orders of 77, expected 1"
 ok

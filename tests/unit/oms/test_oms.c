@@ -220,6 +220,15 @@ Test(oms, risk_refusal_sends_nothing)
 	cr_assert_eq(nout, 0);
 	cr_assert_eq(evs[0].kind, OMS_EV_RISK_REJECT);
 	cr_assert_eq(evs[0].reason, RISK_R_MAX_QTY);
+	/* The event names the order (no OMS order exists for it) and what refused it. */
+	cr_assert_null(evs[0].o);
+	cr_assert_eq(evs[0].account, ACCT);
+	cr_assert_eq(evs[0].instrument, INSTR);
+	cr_assert_eq(evs[0].side, 'B');
+	cr_assert_eq(evs[0].qty, 1001);
+	cr_assert_eq(evs[0].price, 1000000);
+	cr_assert_eq(evs[0].limit, 1000);
+	cr_assert_eq(evs[0].value, 1001);
 	cr_assert_eq(pos().open_buy_qty, 0);
 	/* An account with no limits: fail closed. */
 	r.account = 2;

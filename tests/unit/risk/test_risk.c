@@ -868,3 +868,67 @@ Test(risk, hooks_ignore_bad_arguments)
 	risk_on_close(r, ACCT, INSTR, 'S', 10000, 5); /* nothing open: nothing goes negative */
 	cr_assert_eq(pview().open_sell_qty, 0);
 }
+
+/* Refused with why, and risk_explain names the limit in force and the order's value. */
+static void refuse_explained(struct risk_order o, enum risk_reason why, int64_t limit,
+			     int64_t value)
+{
+	int64_t l = -1, v = -1;
+
+	refuse_o(o, why);
+	risk_explain(r, &o, why, &l, &v);
+	cr_assert_eq(l, limit, "%s: limit %ld, want %ld", risk_reason_name(why), (long)l, (long)limit);
+	cr_assert_eq(v, value, "%s: value %ld, want %ld", risk_reason_name(why), (long)v, (long)value);
+}
+
+Test(risk, explain_names_the_limit_and_the_value_of_each_control)
+{
+	struct risk_instrument_limits il = base_instr();
+	il.max_order_qty = 100;
+	il.max_order_notional = 900000;
+	il.collar_ticks = 50; /* [9950, 10050] around 10000 */
+	il.max_long = 150;
+	set_instr(il);
+	refuse_explained(ord('B', 10000, 101), RISK_R_MAX_QTY, 100, 101);
+	refuse_explained(ord('B', 10000, 91), RISK_R_MAX_NOTIONAL, 900000, 910000);
+	refuse_explained(ord('B', 10051, 1), RISK_R_PRICE_COLLAR, 10050, 10051);
+	refuse_explained(ord('S', 9949, 1), RISK_R_PRICE_COLLAR, 9950, 9949);
+	trade('B', 10000, 80);
+	risk_on_open(r, ACCT, INSTR, 'B', 10000, 50);
+	refuse_explained(ord('B', 10000, 21), RISK_R_MAX_LONG, 150, 151);
+	/* A replace counts the other open buys, not its own old quantity. */
+	refuse_explained(repl('B', 10000, 71, 10000, 50), RISK_R_MAX_LONG, 150, 151);
+	set_instr(base_instr());
+
+	struct risk_account_limits al = base_acct();
+	al.max_gross_exposure = 2000000;
+	al.max_open_orders = 1;
+	set_acct(al);
+	/* 800,000 position + 500,000 open + 710,000 */
+	refuse_explained(ord('B', 10000, 71), RISK_R_GROSS_EXPOSURE, 2000000, 2010000);
+	refuse_explained(ord('B', 10000, 1), RISK_R_MAX_OPEN_ORDERS, 1, 2);
+	risk_on_close(r, ACCT, INSTR, 'B', 10000, 50);
+
+	al = base_acct();
+	al.check_cash = true;
+	al.start_cash = 1000000; /* less the 800,000 the fill cost */
+	set_acct(al);
+	refuse_explained(ord('B', 10000, 21), RISK_R_CASH, 200000, 210000);
+
+	al = base_acct();
+	al.dup_window_ns = 1000;
+	set_acct(al);
+	pass('S', 10000, 5);
+	now += 400;
+	refuse_explained(ord('S', 10000, 5), RISK_R_DUPLICATE, 1000, 400);
+	al.order_rate = 10;
+	al.order_burst = 1;
+	set_acct(al);
+	pass('S', 10000, 6);
+	refuse_explained(ord('S', 10000, 7), RISK_R_ORDER_RATE, 10, 0);
+
+	/* Gates have no quantity. */
+	risk_kill(r, RISK_SCOPE_FIRM, 0, true);
+	refuse_explained(ord('S', 10000, 8), RISK_R_KILL_FIRM, 0, 0);
+	risk_kill(r, RISK_SCOPE_FIRM, 0, false);
+}
