@@ -877,8 +877,10 @@ static void refuse_explained(struct risk_order o, enum risk_reason why, int64_t 
 
 	refuse_o(o, why);
 	risk_explain(r, &o, why, &l, &v);
-	cr_assert_eq(l, limit, "%s: limit %ld, want %ld", risk_reason_name(why), (long)l, (long)limit);
-	cr_assert_eq(v, value, "%s: value %ld, want %ld", risk_reason_name(why), (long)v, (long)value);
+	cr_assert_eq(l, limit, "%s: limit %ld, want %ld", risk_reason_name(why), (long)l,
+		     (long)limit);
+	cr_assert_eq(v, value, "%s: value %ld, want %ld", risk_reason_name(why), (long)v,
+		     (long)value);
 }
 
 Test(risk, explain_names_the_limit_and_the_value_of_each_control)
