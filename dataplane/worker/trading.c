@@ -1016,12 +1016,15 @@ fail:
 	return NULL;
 }
 
+static void on_stop(void *ctx);
+
 void trading_handler(struct trading *t, struct worker_handler *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->on_packets = on_packets;
 	h->on_timer = on_timer;
 	h->on_command = on_command;
+	h->on_stop = on_stop;
 	h->ctx = t;
 }
 
@@ -1033,7 +1036,7 @@ static void report_open(void *ctx, const struct oms_order *o)
 		(long)o->leaves, (long)o->price);
 }
 
-/* Polls the sessions from the caller's thread (the worker has stopped) for up to ms. */
+/* Polls the sessions for up to ms while orders are open (the worker's loop has ended). */
 static void drain(struct trading *t, uint64_t ms)
 {
 	uint64_t end = clock_wall_ns() + ms * 1000000u;
@@ -1049,19 +1052,36 @@ static void drain(struct trading *t, uint64_t ms)
 	}
 }
 
-int trading_finish(struct trading *t)
+/*
+ * The worker's stop, on its own thread: the sessions' io_uring requests were issued there and
+ * the kernel cancels them when that thread exits, which the sessions would see as a drop (and
+ * log in again from another thread just to log out). A stopping appliance leaves nothing
+ * resting: cancel every open order and wait (up to 3 s, past the in-flight timeout) for the
+ * venue's answers, fills included, then log out.
+ */
+static void on_stop(void *ctx)
 {
-	if (!t)
-		return 0;
-	/* A stopping appliance leaves nothing resting: cancel every open order and wait (up to 3 s,
-	 * past the in-flight timeout) for the venue's answers, fills included, before logging out. */
+	struct trading *t = ctx;
+
 	t->now_ns = clock_wall_ns();
 	oms_cancel_all(t->oms, UINT32_MAX, UINT32_MAX, t->now_ns);
 	flush(t);
 	drain(t, 3000);
 	for (uint16_t v = 0; v < t->nvenues; v++)
 		vsession_logout(t->venues[v].sess);
-	if (!t->report)
+	/* The logout goes out and the sockets close before the thread (and its requests) ends. */
+	uint64_t end = clock_wall_ns() + 500000000u;
+	for (uint16_t v = 0; v < t->nvenues; v++)
+		while (!vsession_quiet(t->venues[v].sess) && clock_wall_ns() < end) {
+			vsession_poll(t->venues[v].sess, clock_wall_ns());
+			struct timespec ts = { 0, 200000 };
+			nanosleep(&ts, NULL);
+		}
+}
+
+int trading_finish(struct trading *t)
+{
+	if (!t || !t->report)
 		return 0;
 	for (uint16_t v = 0; v < t->nvenues; v++) {
 		struct book_set *b = worker_feed_feed(t->wf, (uint16_t)t->venues[v].feed)->books;

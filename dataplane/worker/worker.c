@@ -154,6 +154,8 @@ void worker_run(struct worker *w)
 			idle_backoff(w);
 		}
 	}
+	if (w->h.on_stop)
+		w->h.on_stop(w->h.ctx);
 	/* A last poll so the stats region ends with the driver's final drop counts. */
 	command_poll(w, clock_tsc());
 	w->st->state = SHM_STATS_STOPPED;

@@ -53,6 +53,10 @@ struct worker_handler {
 	int (*on_timer)(void *ctx, uint64_t now_tsc);
 	/* A record from the command ring. May be NULL. */
 	void (*on_command)(void *ctx, const void *cmd, size_t len);
+	/* Once, on the worker's thread, after its loop saw the stop and before the thread ends:
+	 * what must run on the thread that owns the handler's resources (io_uring requests are
+	 * canceled when the thread that issued them exits). May be NULL. */
+	void (*on_stop)(void *ctx);
 	void *ctx;
 };
 

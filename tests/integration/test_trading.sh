@@ -257,7 +257,7 @@ PY
 	"$dp" --command "$inst" 0 venue connect sim >/dev/null || fail "--command venue connect failed"
 	session active false || fail "the session did not log in again after connect"
 	sleep $((secs - secs / 3))
-	# Two logins and no drop until the stop (which logs out and may drop on its own).
+	# Two logins and no drop.
 	read -r logins drops < <("$dp" --stats "$inst" | python3 -c 'import json,sys; s = json.load(sys.stdin)["workers"][0]["trading"]["sessions"][0]; print(s["logins"], s["disconnects"])')
 	[ "$logins $drops" = "2 0" ] || fail "logins $logins, disconnects $drops after connect: expected 2, 0"
 elif [ "$mode" = reconnect ]; then
@@ -317,6 +317,17 @@ if [ "$mode" = venue ]; then
 			logouts, relogins, while_down, after
 		exit !(logouts >= 1 && relogins >= 1 && while_down == 0 && after > 0)
 	}' "$work/rec/orders.csv" || fail "the venue's record does not show logout, silence, login, trading"
+fi
+if [ "$mode" = trade ]; then
+	# The stop logs the one session out: no drop and no second login on the way (the worker
+	# thread's io_uring requests end with it, so the stop runs on that thread), and the venue
+	# saw one login and one logout.
+	grep -qE '^trading: venue sim state closed logins 1 disconnects 0 ' "$work/dp.out" ||
+		fail "the session did not end with one login, no drop, closed"
+	awk -F, 'NR > 1 && $2 == "mm" && $3 == "LOGIN" { l++ }
+		NR > 1 && $2 == "mm" && $3 == "DISCONNECT" { d++; why = $11 }
+		END { exit !(l == 1 && d == 1 && why == "logout") }' "$work/rec/orders.csv" ||
+		fail "the venue did not see exactly one login and one logout"
 fi
 if [ "$mode" = kill ] || [ "$mode" = limit ]; then
 	[ "$sent" = "$sent_at_kill" ] || fail "orders sent after the $mode command ($sent_at_kill then $sent)"

@@ -667,6 +667,11 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+bool vsession_quiet(const struct vsession *s)
+{
+	return s->state == VSESSION_CLOSED && s->fd < 0 && s->inflight == 0;
+}
+
 void vsession_destroy(struct vsession *s)
 {
 	if (!s)

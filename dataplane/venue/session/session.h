@@ -16,6 +16,7 @@
 #define TRADSYS_VENUE_SESSION_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,6 +100,8 @@ void vsession_logout(struct vsession *s);
 int vsession_connect(struct vsession *s);
 
 enum vsession_state vsession_state(const struct vsession *s);
+/* Closed with its socket closed and no operation in flight: nothing left to poll for. */
+bool vsession_quiet(const struct vsession *s);
 uint64_t vsession_next_seq(const struct vsession *s); /* next sequence number expected */
 const struct vsession_stats *vsession_stats(const struct vsession *s);
 const char *vsession_state_name(enum vsession_state st);

@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,9 @@ struct seen {
 	uint32_t stop_after_timers; /* 0: never */
 	uint32_t cmds[64];
 	uint32_t ncmds;
+	uint32_t stops; /* on_stop calls */
+	pthread_t stop_thread; /* the thread on_stop ran on */
+	uint32_t state_at_stop; /* the stats region's state then */
 };
 
 static struct seen seen;
@@ -137,6 +141,15 @@ static void on_command(void *ctx, const void *cmd, size_t len)
 	s->cmds[s->ncmds++] = v;
 }
 
+static void on_stop(void *ctx)
+{
+	struct seen *s = ctx;
+
+	s->stops++;
+	s->stop_thread = pthread_self();
+	s->state_at_stop = st.state;
+}
+
 static void setup(void)
 {
 	memset(&q, 0, sizeof(q));
@@ -166,7 +179,11 @@ static struct worker_cfg cfg_of(uint32_t poll, uint32_t flush_us)
 static struct worker *new_worker(const struct worker_cfg *c, struct spsc_ring *cmds)
 {
 	struct worker *w = aligned_alloc(64, sizeof(*w));
-	struct worker_handler h = { on_packets, on_timer, on_command, &seen };
+	struct worker_handler h = { .on_packets = on_packets,
+				    .on_timer = on_timer,
+				    .on_command = on_command,
+				    .on_stop = on_stop,
+				    .ctx = &seen };
 
 	cr_assert_not_null(w);
 	cr_assert_eq(worker_init(w, c, &drv, &h, cmds, &st, &stop), 0);
@@ -301,8 +318,8 @@ Test(worker, counters_count_passes_busy_passes_packets_bytes_and_bursts)
 Test(worker, init_rejects_bad_queue_intervals_and_handlers)
 {
 	struct worker w;
-	struct worker_handler h = { on_packets, NULL, NULL, &seen };
-	struct worker_handler none = { NULL, NULL, NULL, NULL };
+	struct worker_handler h = { .on_packets = on_packets, .ctx = &seen };
+	struct worker_handler none = { 0 };
 	struct worker_cfg c = cfg_of(1024, 50);
 	struct spsc_ring *big = aligned_alloc(64, spsc_ring_bytes(2, 512));
 
@@ -335,10 +352,15 @@ Test(worker, stop_flag_ends_a_started_worker_after_it_drained_its_queue)
 		cr_assert_lt(spins, 1000000000ull, "worker never drained its queue");
 		sched_yield();
 	}
+	cr_assert_eq(seen.stops, 0);
 	atomic_store(&stop, true);
 	cr_assert_eq(worker_join(w), 0);
 	cr_assert(atomic_load(&w->done));
 	cr_assert_eq(st.state, SHM_STATS_STOPPED);
+	/* The stop hook ran once, on the worker's own thread, while it still counted as running. */
+	cr_assert_eq(seen.stops, 1);
+	cr_assert_not(pthread_equal(seen.stop_thread, pthread_self()));
+	cr_assert_eq(seen.state_at_stop, SHM_STATS_RUNNING);
 	cr_assert_eq(st.packets, 300);
 	cr_assert_eq(seen.n, 300);
 	cr_assert_geq(st.passes, st.busy_passes);
