@@ -793,6 +793,12 @@ static int parse_venues(struct trading *t, struct config *c, const char *name, c
 		v->t = t;
 		v->index = (uint16_t)i;
 		v->name = sec + 6;
+		/* The name is how the stats region, the command ring and the API find the venue. */
+		if (!*v->name || strlen(v->name) >= SHM_STATS_SESSION_NAME_LEN) {
+			snprintf(err, errlen, "%s: [%s]: a venue name is 1 to %d characters", name, sec,
+				 SHM_STATS_SESSION_NAME_LEN - 1);
+			return -EINVAL;
+		}
 		if (config_require(c, sec, "feed") || config_require(c, sec, "address") ||
 		    config_require(c, sec, "user") || config_require(c, sec, "password"))
 			return cfg_err(c, err, errlen);

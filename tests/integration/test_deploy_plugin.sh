@@ -124,6 +124,12 @@ write_dp "cooldown_ms = soon"
 if "$dp" --check "$work/dp.conf" >/dev/null 2>"$work/bad.err"; then fail "--check accepted cooldown_ms = soon"; fi
 grep -q "\[strategy.ex\] cooldown_ms: 'soon' is not an integer" "$work/bad.err" ||
 	fail "bad parameter message: $(cat "$work/bad.err")"
+# A venue name the stats region, the command ring and the API could not hold whole is refused.
+long=sim_venue_name_of_24_chr
+sed "s/^\[venue.sim\]/[venue.$long]/; s/^venue = sim$/venue = $long/" "$work/dp.conf" >"$work/long.conf"
+if "$dp" --check "$work/long.conf" >/dev/null 2>"$work/bad.err"; then fail "--check accepted venue $long"; fi
+grep -q "\[venue.$long\]: a venue name is 1 to 23 characters" "$work/bad.err" ||
+	fail "long venue name message: $(cat "$work/bad.err")"
 
 write_dp "cooldown_ms = 200"
 "$exsim" --config "$work/exsim.conf" >"$work/ex.out" 2>"$work/ex.err" &
