@@ -7,8 +7,9 @@
  * venue sessions (acks, fills), the MoldUDP64 timers, the OMS timeouts and the strategies' timers.
  *
  * Configuration, besides [feed.*] and [worker.N] handler = trading:
- *   [venue.<name>]   (name: 1 to 23 characters) feed (the [feed.<name>] with this venue's market data), address (IP:PORT of
- *                    its SoupBinTCP server), user, password, session (optional), firm
+ *   [venue.<name>]   (name: 1 to 23 characters) feed (the [feed.<name>] with this venue's
+ *                    market data), address (IP:PORT of its SoupBinTCP server), user, password,
+ *                    session (optional), firm
  *   [risk]           per-instrument limits for every instrument: tick, max_order_qty,
  *                    max_order_notional, collar_ticks, collar_bps, max_long, max_short;
  *                    per-session throttle: msg_rate, msg_burst
