@@ -4,6 +4,7 @@
  * sizes before it enqueues anything, because a dataplane of another build may own it.
  */
 #include "command.h"
+#include "region.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -71,20 +72,17 @@ int shm_command_create(struct shm_command_ring *cr, const char *instance, uint32
 		return -EINVAL;
 	}
 	bytes = shm_command_bytes(capacity);
-	fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "shm_open %s: %s", name, strerror(-rc));
-		return rc;
-	}
-	if (owned_by_live_process(fd, &pid)) {
+	fd = shm_region_create(name, 0600, owned_by_live_process, &pid);
+	if (fd == -EBUSY) {
 		snprintf(err, errlen, "command ring /dev/shm%s belongs to running process %d", name,
 			 pid);
-		rc = -EBUSY;
-		goto out;
+		return fd;
 	}
-	/* Truncating to 0 first drops whatever a dead process left in the ring. */
-	if (ftruncate(fd, 0) || ftruncate(fd, (off_t)bytes)) {
+	if (fd < 0) {
+		snprintf(err, errlen, "shm_open %s: %s", name, strerror(-fd));
+		return fd;
+	}
+	if (ftruncate(fd, (off_t)bytes)) {
 		rc = -errno;
 		snprintf(err, errlen, "ftruncate %s to %zu bytes: %s", name, bytes, strerror(-rc));
 		goto out;

@@ -1,10 +1,11 @@
 /*
  * Creating, attaching to and printing the stats region. The dataplane creates it once at start
- * (shm_open + ftruncate + mmap) and removes it on a clean exit; readers map it read-only and check
+ * (a new shm object, shm_region_create, + ftruncate + mmap) and removes it on a clean exit; readers map it read-only and check
  * magic, version and size before they trust a single field, because the region may have been
  * written by another build of the dataplane.
  */
 #include "stats.h"
+#include "region.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,18 +77,17 @@ struct shm_stats *shm_stats_create(const char *instance, uint32_t nworkers, char
 			 SHM_STATS_MAX_WORKERS);
 		return NULL;
 	}
-	fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		snprintf(err, errlen, "shm_open %s: %s", name, strerror(errno));
-		return NULL;
-	}
-	if (owned_by_live_process(fd, &pid)) {
+	fd = shm_region_create(name, 0644, owned_by_live_process, &pid);
+	if (fd == -EBUSY) {
 		snprintf(err, errlen, "instance '%s' is already running (pid %d, /dev/shm%s)",
 			 instance, pid, name);
-		goto out;
+		return NULL;
 	}
-	/* Truncating to 0 first zeroes whatever a dead process left behind. */
-	if (ftruncate(fd, 0) || ftruncate(fd, (off_t)bytes)) {
+	if (fd < 0) {
+		snprintf(err, errlen, "shm_open %s: %s", name, strerror(-fd));
+		return NULL;
+	}
+	if (ftruncate(fd, (off_t)bytes)) {
 		snprintf(err, errlen, "ftruncate %s to %zu bytes: %s", name, bytes,
 			 strerror(errno));
 		goto out;

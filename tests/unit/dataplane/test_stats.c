@@ -2,7 +2,8 @@
  * Description: the stats region ABI. A region created under an instance name is seen by a reader
  * with the same header and counters; attach refuses a bad magic, another ABI version and sizes
  * that do not add up, each with its own error and message; instance names are validated; a live
- * owner blocks a second create while a dead owner's region is replaced and zeroed; destroy removes
+ * owner blocks a second create while a dead owner's region is replaced by a new zeroed object
+ * (a reader still mapping the old one keeps it whole); destroy removes
  * the shm object; the JSON output carries the counters. ABI 3: the layout keeps every worker's
  * block and its session, account and position tables on their own cache lines, a version 2
  * region (an older dataplane) is refused by name, and the JSON carries sessions, rejects by
@@ -10,10 +11,12 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -257,10 +260,30 @@ Test(stats, create_replaces_a_dead_owners_region_with_a_zeroed_one)
 	cr_assert_eq(waitpid(child, NULL, 0), child);
 	w->hdr.pid = (int32_t)child; /* reaped: no such process any more */
 	w->workers[0].packets = 77;
+	/* A reader (the control plane) that keeps the dead one's region mapped. */
+	char name[64];
+	struct stat before, after;
+	cr_assert_eq(shm_stats_name(inst, name, sizeof(name)), 0);
+	int fd = shm_open(name, O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fstat(fd, &before), 0);
+	const volatile struct shm_stats *old =
+		mmap(NULL, shm_stats_bytes(1), PROT_READ, MAP_SHARED, fd, 0);
+	cr_assert_neq((void *)old, MAP_FAILED);
+	close(fd);
 	w2 = shm_stats_create(inst, 1, err, sizeof(err));
 	cr_assert_not_null(w2, "%s", err);
 	cr_assert_eq(w2->workers[0].packets, 0);
 	cr_assert_eq(w2->hdr.pid, getpid());
+	/* A new object, not the old one truncated: the reader's mapping stays whole (touching a
+	 * truncated one is SIGBUS) until it notices the name now names another inode. */
+	cr_assert_eq(old->workers[0].packets, 77);
+	cr_assert_eq(((const volatile char *)old)[shm_stats_bytes(1) - 1], 0);
+	char path[96];
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	cr_assert_eq(stat(path, &after), 0);
+	cr_assert_neq(after.st_ino, before.st_ino);
+	munmap((void *)old, shm_stats_bytes(1));
 	munmap(w, shm_stats_bytes(1));
 	shm_stats_destroy(w2);
 }
