@@ -37,6 +37,7 @@ struct oms {
 	struct refmap tokens;
 	uint64_t next_token;
 	uint64_t down_ns[OMS_MAX_VENUES]; /* when each venue's session last dropped */
+	bool offline[OMS_MAX_VENUES]; /* the session cannot take a message now (oms_venue_ready) */
 	struct oms_stats st;
 };
 
@@ -289,11 +290,15 @@ int oms_send(struct oms *m, const struct oms_request *r, uint64_t now, uint64_t 
 		.qty = r->qty,
 		.now_ns = now,
 	};
+	*id = 0;
+	/* Before risk: a pass takes rate tokens and remembers the order for duplicates, for an
+	 * order that could not go out. */
+	if (sym && m->offline[r->venue])
+		return -ENOTCONN;
 	uint64_t t0 = m->trace ? clock_tsc() : 0;
 	enum risk_reason why = sym ? risk_check(m->risk, &ro) : RISK_R_BAD_ORDER;
 	uint64_t t1 = m->trace ? clock_tsc() : 0;
 
-	*id = 0;
 	if (why != RISK_OK) {
 		emit_risk(m, NULL, &ro, r->instrument, why, now);
 		return -(int)why;
@@ -364,6 +369,8 @@ int oms_cancel(struct oms *m, uint64_t id, int64_t leaves, uint64_t now)
 		return -ENOENT;
 	if (o->state == OMS_PENDING_CANCEL || o->state == OMS_PENDING_REPLACE)
 		return -EALREADY;
+	if (m->offline[o->venue])
+		return -ENOTCONN;
 	enum risk_reason why = risk_check_cancel(m->risk, o->venue, now);
 	if (why != RISK_OK) {
 		const struct risk_order ro = {
@@ -403,6 +410,8 @@ int oms_replace(struct oms *m, uint64_t id, int64_t price, int64_t qty, uint64_t
 	if (o->state == OMS_PENDING_CANCEL || o->state == OMS_PENDING_REPLACE ||
 	    o->state == OMS_PENDING_NEW)
 		return -EALREADY;
+	if (m->offline[o->venue])
+		return -ENOTCONN;
 	struct risk_order ro = {
 		.account = o->account,
 		.instrument = RI(m, o->venue, o->instrument),
@@ -673,6 +682,12 @@ void oms_venue_down(struct oms *m, uint16_t venue, uint64_t now_ns)
 {
 	if (venue < OMS_MAX_VENUES)
 		m->down_ns[venue] = now_ns;
+}
+
+void oms_venue_ready(struct oms *m, uint16_t venue, bool ready)
+{
+	if (venue < OMS_MAX_VENUES)
+		m->offline[venue] = !ready;
 }
 
 const struct oms_order *oms_order(const struct oms *m, uint64_t id)

@@ -182,6 +182,11 @@ void oms_on_venue(struct oms *m, uint16_t venue, const uint8_t *msg, size_t len,
 /* The venue's session dropped at now_ns: requests sent before it may never have arrived. */
 void oms_venue_down(struct oms *m, uint16_t venue, uint64_t now_ns);
 
+/* Whether venue's session can take messages now (logged in). Until it can, oms_send,
+ * oms_replace and oms_cancel for it return -ENOTCONN before the risk check, which would take
+ * rate tokens and remember the order for duplicates. A new OMS takes every venue as ready. */
+void oms_venue_ready(struct oms *m, uint16_t venue, bool ready);
+
 /* Timeouts of in-flight requests. Returns how many timed out now. */
 uint32_t oms_poll(struct oms *m, uint64_t now_ns);
 

@@ -122,6 +122,21 @@ static void mm_quote(struct strategy *s, struct mm *m, uint8_t side, int64_t px)
 		*cur = px;
 }
 
+/* Where our quote of side may still trade at the venue: its price, or for a replace the venue
+ * has not answered yet the more aggressive of the old and new prices. 0: no quote. */
+static int64_t mm_resting(const struct strategy *s, uint64_t id, uint8_t side)
+{
+	const struct oms_order *o = id ? oms_order(s->oms, id) : NULL;
+
+	if (!o || o->state >= OMS_FILLED)
+		return 0;
+	if (o->state != OMS_PENDING_REPLACE)
+		return o->price;
+	if (side == 'B')
+		return o->pend_price > o->price ? o->pend_price : o->price;
+	return o->pend_price < o->price ? o->pend_price : o->price;
+}
+
 static void mm_on_md(struct strategy *s, uint16_t venue, const struct md_event *ev)
 {
 	struct mm *m = s->priv;
@@ -141,13 +156,20 @@ static void mm_on_md(struct strategy *s, uint16_t venue, const struct md_event *
 		return;
 	int64_t qb = m->position + m->size > m->max_position ? 0 : bid;
 	int64_t qa = m->position - m->size < -m->max_position ? 0 : ask;
-	/* Move the side that would meet our own other quote first, so neither ever crosses it. */
-	if (m->ask_id && qb >= m->ask_px) {
+	/* Move the side that would meet our own other quote first; the other follows only where it
+	 * cannot meet what still rests (a replace's old price rests until the venue answers), else
+	 * it waits for a later event instead of sending an order risk refuses as a self-cross. */
+	int64_t a = mm_resting(s, m->ask_id, 'S');
+	if (a && qb >= a) {
 		mm_quote(s, m, 'S', qa);
-		mm_quote(s, m, 'B', qb);
+		a = mm_resting(s, m->ask_id, 'S');
+		if (!qb || !a || qb < a)
+			mm_quote(s, m, 'B', qb);
 	} else {
 		mm_quote(s, m, 'B', qb);
-		mm_quote(s, m, 'S', qa);
+		int64_t b = mm_resting(s, m->bid_id, 'B');
+		if (!qa || !b || qa > b)
+			mm_quote(s, m, 'S', qa);
 	}
 }
 

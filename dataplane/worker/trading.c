@@ -536,6 +536,8 @@ static void on_venue_state(void *ctx, enum vsession_state st, const char *why)
 	/* Whatever was in flight may be lost; the OMS settles it after the replay. */
 	if (st == VSESSION_DISCONNECTED || st == VSESSION_CLOSED)
 		oms_venue_down(v->t->oms, v->index, v->t->now_ns ? v->t->now_ns : clock_wall_ns());
+	if (v->t->oms) /* NULL while the handler is being built; set from the state then */
+		oms_venue_ready(v->t->oms, v->index, st == VSESSION_LOGGED_IN);
 	trading_stats_session_state(&v->t->pub, v->index, st);
 	(void)why;
 }
@@ -795,8 +797,8 @@ static int parse_venues(struct trading *t, struct config *c, const char *name, c
 		v->name = sec + 6;
 		/* The name is how the stats region, the command ring and the API find the venue. */
 		if (!*v->name || strlen(v->name) >= SHM_STATS_SESSION_NAME_LEN) {
-			snprintf(err, errlen, "%s: [%s]: a venue name is 1 to %d characters", name, sec,
-				 SHM_STATS_SESSION_NAME_LEN - 1);
+			snprintf(err, errlen, "%s: [%s]: a venue name is 1 to %d characters", name,
+				 sec, SHM_STATS_SESSION_NAME_LEN - 1);
 			return -EINVAL;
 		}
 		if (config_require(c, sec, "feed") || config_require(c, sec, "address") ||
@@ -978,6 +980,9 @@ struct trading *trading_create(struct config *c, const char *name, const struct 
 			 w->id, strerror(errno));
 		goto fail;
 	}
+	/* No venue takes orders until its session logs in (on_venue_state). */
+	for (uint16_t v = 0; v < t->nvenues; v++)
+		oms_venue_ready(t->oms, v, vsession_state(t->venues[v].sess) == VSESSION_LOGGED_IN);
 	if (t->st) {
 		t->tsc_cost = tsc_read_cost();
 		oms_set_stage_hists(t->oms, &t->st->risk_cycles, &t->st->encode_cycles,

@@ -324,6 +324,13 @@ if [ "$mode" = trade ]; then
 	# saw one login and one logout.
 	grep -qE '^trading: venue sim state closed logins 1 disconnects 0 ' "$work/dp.out" ||
 		fail "the session did not end with one login, no drop, closed"
+	# The market maker sends no quote that crosses its own other quote (a replace's old price
+	# rests until the venue answers), and no order is tried before the session logged in (it
+	# would spend the order rate's tokens: with 100 of them and 1000/s the maker never runs
+	# out). Its requotes may still meet the message throttle in a burst.
+	if grep -E '^trading: risk_reject (self_cross|order_rate) ' "$work/dp.out"; then
+		fail "risk refused the market maker's orders as self-crosses or over the order rate"
+	fi
 	awk -F, 'NR > 1 && $2 == "mm" && $3 == "LOGIN" { l++ }
 		NR > 1 && $2 == "mm" && $3 == "DISCONNECT" { d++; why = $11 }
 		END { exit !(l == 1 && d == 1 && why == "logout") }' "$work/rec/orders.csv" ||

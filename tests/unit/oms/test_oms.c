@@ -497,3 +497,35 @@ Test(oms, stage_clocks_time_traced_orders_only)
 	buy(10, 1000000);
 	cr_assert_eq(risk_h.count, 2);
 }
+
+Test(oms, a_venue_not_ready_takes_nothing_and_costs_no_risk_tokens)
+{
+	struct risk_account_limits al = {
+		.allow_short = true, .max_open_orders = 100, .order_rate = 1, .order_burst = 1
+	};
+	struct oms_request r = {
+		.account = ACCT, .instrument = INSTR, .side = 'B', .price = 1000000, .qty = 10
+	};
+	uint64_t id = 99, first;
+
+	cr_assert_eq(risk_set_account(risk, ACCT, &al), 0);
+	oms_venue_ready(oms, 0, false);
+	/* Refused before risk: no event, no refusal counted, the one token of the bucket kept. */
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(oms_send(oms, &r, 1000, &id), -ENOTCONN);
+	cr_assert_eq(id, 0);
+	cr_assert_eq(nout, 0);
+	cr_assert_eq(nevs, 0);
+	cr_assert_eq(oms_stats(oms)->risk_rejects, 0);
+	oms_venue_ready(oms, 0, true);
+	cr_assert_eq(oms_send(oms, &r, 1000, &first), 0);
+	cr_assert_eq(nout, 1);
+	/* The bucket is empty now: the next new order is the rate's. */
+	cr_assert_eq(oms_send(oms, &r, 1000, &id), -RISK_R_ORDER_RATE);
+	/* Replace and cancel wait for the session too. */
+	accepted(oms_order(oms, first)->token, 10, 1000000);
+	oms_venue_ready(oms, 0, false);
+	cr_assert_eq(oms_replace(oms, first, 1000100, 10, 0, 2000), -ENOTCONN);
+	cr_assert_eq(oms_cancel(oms, first, 0, 2000), -ENOTCONN);
+	cr_assert_eq(nout, 1);
+}
