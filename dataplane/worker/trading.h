@@ -37,8 +37,9 @@ struct trading *trading_create(struct config *c, const char *name, const struct 
 			       uint16_t index, struct worker_feed *wf, struct shm_stats_worker *st,
 			       char *err, size_t errlen);
 void trading_handler(struct trading *t, struct worker_handler *h);
-/* After the worker stopped: logs out, writes the report file's positions and open orders.
- * Returns 0 or -errno of a failed write. */
+/* After the worker stopped (its on_stop already canceled, drained and logged out on the worker's
+ * thread): writes the report file's positions and open orders. Returns 0 or -errno of a failed
+ * write. */
 int trading_finish(struct trading *t);
 /* Orders, fills, rejects by reason, positions and tick-to-trade percentiles (cold path). */
 void trading_summary(const struct trading *t, FILE *out);
