@@ -227,6 +227,9 @@ isjson
 t viewer 0 top --once
 has "tsctl top  $base" && has "state running  driver fake" && has "PKT/S"
 [ "$(grep -cE '^ +[01]  running' "$work/out")" = 2 ] || fail "top workers: $(cat "$work/out")"
+# One frame has no previous one: its rates are averages since the dataplane started.
+has "(rates: average since start)"
+grep -qE '^ +1  running +[^ ]+ +[0-9]+ ' "$work/out" || fail "top --once packet rate: $(cat "$work/out")"
 has "sessions  xnas/w0 active  xnas/w1 active  bats/w1 active"
 t admin 0 --json top --once
 isjson

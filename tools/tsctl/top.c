@@ -2,7 +2,8 @@
  * `tsctl top`: a live view of the dataplane from /api/v1/status, one frame a second with the
  * counters turned into rates against the previous frame, until q or Ctrl-C. On a terminal it
  * draws on the alternate screen and reads keys without echo, and puts the terminal back however
- * it ends; `--once` prints one frame (no rates, no terminal control) for scripts and tests.
+ * it ends; `--once` prints one frame (rates averaged since the dataplane started, no terminal
+ * control) for scripts and tests.
  */
 #include <errno.h>
 #include <poll.h>
@@ -64,18 +65,21 @@ static const json_t *prev_worker(const json_t *prev, const json_t *w)
 	return NULL;
 }
 
-/* A counter's rate per second against the previous frame, or "-" without one. */
-static const char *rate(const json_t *w, const json_t *p, const char *key, double dt, char *out,
-			size_t outlen)
+/* A counter's rate per second against the previous frame; without one, its average over the
+ * uptime (seconds since the dataplane started); "-" with neither. */
+static const char *rate(const json_t *w, const json_t *p, const char *key, double dt,
+			int64_t uptime, char *out, size_t outlen)
 {
 	int64_t d;
 
-	if (!p || dt <= 0) {
+	if (p && dt > 0) {
+		d = member(w, key) - member(p, key);
+		snprintf(out, outlen, "%.0f", d > 0 ? (double)d / dt : 0.0);
+	} else if (!p && uptime > 0) {
+		snprintf(out, outlen, "%.0f", (double)member(w, key) / (double)uptime);
+	} else {
 		snprintf(out, outlen, "-");
-		return out;
 	}
-	d = member(w, key) - member(p, key);
-	snprintf(out, outlen, "%.0f", d > 0 ? (double)d / dt : 0.0);
 	return out;
 }
 
@@ -126,17 +130,14 @@ static void render(FILE *out, const struct tsctl_client *c, const json_t *st, co
 			tsctl_cell(json_object_get(st, "error"), TSCTL_FMT_TEXT, s2, sizeof(s2)));
 		return;
 	}
-	{
-		int64_t start = member(st, "start_wall_ns") / 1000000000;
-		int64_t now = (int64_t)time(NULL);
+	int64_t start = member(st, "start_wall_ns") / 1000000000, now = (int64_t)time(NULL);
+	int64_t uptime = start > 0 && now > start ? now - start : 0;
 
-		tsctl_fmt_uptime(start > 0 && now > start ? (uint64_t)(now - start) : 0, up,
-				 sizeof(up));
-	}
-	fprintf(out, "instance %s  state %s  driver %s  pid %lld  up %s\n\n", s1,
+	tsctl_fmt_uptime((uint64_t)uptime, up, sizeof(up));
+	fprintf(out, "instance %s  state %s  driver %s  pid %lld  up %s%s\n\n", s1,
 		tsctl_cell(json_object_get(st, "state"), TSCTL_FMT_TEXT, s2, sizeof(s2)),
 		tsctl_cell(json_object_get(st, "driver"), TSCTL_FMT_TEXT, s3, sizeof(s3)),
-		(long long)member(st, "pid"), up);
+		(long long)member(st, "pid"), up, prev ? "" : "  (rates: average since start)");
 	render_sessions(out, venues);
 	t = tsctl_table_new(headers, 13);
 	if (!t)
@@ -148,10 +149,10 @@ static void render(FILE *out, const struct tsctl_client *c, const json_t *st, co
 		tsctl_cell(json_object_get(w, "id"), TSCTL_FMT_TEXT, cells[0], 64);
 		tsctl_cell(json_object_get(w, "state"), TSCTL_FMT_TEXT, cells[1], 64);
 		tsctl_cell(json_object_get(w, "busy_ratio"), TSCTL_FMT_PERCENT, cells[2], 64);
-		rate(w, p, "packets", dt, cells[3], 64);
-		rate(w, p, "feed_messages", dt, cells[4], 64);
+		rate(w, p, "packets", dt, uptime, cells[3], 64);
+		rate(w, p, "feed_messages", dt, uptime, cells[4], 64);
 		tsctl_cell(json_object_get(w, "feed_lost"), TSCTL_FMT_TEXT, cells[5], 64);
-		rate(w, p, "orders_sent", dt, cells[6], 64);
+		rate(w, p, "orders_sent", dt, uptime, cells[6], 64);
 		tsctl_cell(json_object_get(w, "fills"), TSCTL_FMT_TEXT, cells[7], 64);
 		tsctl_cell(json_object_get(w, "risk_rejects"), TSCTL_FMT_TEXT, cells[8], 64);
 		tsctl_cell(json_object_get(w, "venue_rejects"), TSCTL_FMT_TEXT, cells[9], 64);
