@@ -8,7 +8,8 @@
  *              and where the time went per record (reading and formatting, the journal tables'
  *              COPY, the orders merge, BEGIN/checkpoints/COMMIT; summed over the persister's
  *              connections); skipped with a hint when the variable is unset.
- *              TRADSYS_BENCH_PERSIST_CONNECTIONS sets the connections (default: the persister's)
+ *              TRADSYS_BENCH_PERSIST_CONNECTIONS and TRADSYS_BENCH_PERSIST_BATCH set the
+ *              persister's connections and batch (default: the persister's)
  */
 #include "bench.h"
 
@@ -169,22 +170,24 @@ static int bench_persister(const struct bench_opts *opts, const char *url, bool 
 	double *phase[4];
 	static const char *const phase_names[4] = { "read", "copy", "orders", "commit" };
 	const char *conns = getenv("TRADSYS_BENCH_PERSIST_CONNECTIONS");
+	const char *batch_env = getenv("TRADSYS_BENCH_PERSIST_BATCH");
 	uint32_t nconn = conns ? (uint32_t)strtoul(conns, NULL, 10) : 0;
+	uint32_t batch = batch_env ? (uint32_t)strtoul(batch_env, NULL, 10) : 0;
 	char workload[320], err[1024], instance[32], name[64];
 	int rc = 0;
 
 	for (int i = 0; i < 4; i++)
 		phase[i] = calloc(opts->runs, sizeof(double));
 	snprintf(workload, sizeof(workload),
-		 "\"records\":%llu,\"workers\":%d,\"batch\":8192,\"connections\":%u,"
+		 "\"records\":%llu,\"workers\":%d,\"batch\":%u,\"connections\":%u,"
 		 "\"orders_upsert\":%s,"
 		 "\"mix\":\"new/ack/fill/fill-or-cancel + 3%% risk/session/ack\"",
-		 (unsigned long long)per * PERSIST_WORKERS, PERSIST_WORKERS, nconn ? nconn : 2,
-		 orders ? "true" : "false");
+		 (unsigned long long)per * PERSIST_WORKERS, PERSIST_WORKERS, batch ? batch : 8192,
+		 nconn ? nconn : 2, orders ? "true" : "false");
 	for (unsigned int run = 0; run <= opts->runs && !rc; run++) {
-		struct db_persist_opts po = { .conninfo = url,
-					      .no_orders = !orders,
-					      .connections = nconn };
+		struct db_persist_opts po = {
+			.conninfo = url, .no_orders = !orders, .connections = nconn, .batch = batch
+		};
 		struct db_persist_stats st;
 		struct db_persister *p;
 		char *dir = make_dir();
