@@ -136,6 +136,7 @@ int db_cmd_persist(int argc, char **argv)
 		{ "journal-dir", required_argument, NULL, 'j' },
 		{ "instance", required_argument, NULL, 'i' },
 		{ "batch", required_argument, NULL, 'b' },
+		{ "connections", required_argument, NULL, 'c' },
 		{ "no-orders", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -150,7 +151,7 @@ int db_cmd_persist(int argc, char **argv)
 	int ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "d:j:i:b:nh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:j:i:b:c:nh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': o.conninfo = optarg; break;
 		case 'j': o.journal_dir = optarg; break;
@@ -167,19 +168,34 @@ int db_cmd_persist(int argc, char **argv)
 			}
 			o.batch = (uint32_t)v;
 			break;
+		case 'c':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || v == 0 || v > 16) {
+				fprintf(stderr,
+					"tradsys-controlplane persist: --connections: '%s' is not "
+					"in 1..16\n",
+					optarg);
+				return 2;
+			}
+			o.connections = (uint32_t)v;
+			break;
 		case 'n': o.no_orders = true; break;
 		case 'h':
 			printf("usage: tradsys-controlplane persist --database URL --journal-dir DIR "
-			       "--instance NAME [--batch N] [--no-orders]\n"
+			       "--instance NAME [--batch N] [--connections N] [--no-orders]\n"
 			       "Copies every worker journal of NAME in DIR into the database, exactly\n"
-			       "once, until SIGTERM or SIGINT.\n");
+			       "once, until SIGTERM or SIGINT: --batch records per worker and\n"
+			       "transaction (32768), the workers split over --connections parallel\n"
+			       "connections (2), each with its own transactions.\n");
 			return 0;
 		default: return 2;
 		}
 	}
 	if (!o.conninfo || !o.journal_dir || !o.instance || optind != argc) {
-		fprintf(stderr, "usage: tradsys-controlplane persist --database URL --journal-dir "
-				"DIR --instance NAME [--batch N] [--no-orders]\n");
+		fprintf(stderr,
+			"usage: tradsys-controlplane persist --database URL --journal-dir "
+			"DIR --instance NAME [--batch N] [--connections N] [--no-orders]\n");
 		return 2;
 	}
 	o.on_pass = persist_on_pass;

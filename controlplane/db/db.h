@@ -66,10 +66,10 @@ int db_migrate(PGconn *conn, const struct db_migrations *set, FILE *log, char *e
 
 /* ---- journal records as COPY rows ---- */
 
-/* The tables the persister loads, in the order their COPYs run. */
+/* The tables the persister loads, in the order their COPYs run. Fills are order events of type
+ * fill (the fills view, migration 005), so they take no COPY of their own. */
 enum db_table {
 	DB_ORDER_EVENTS,
-	DB_FILLS,
 	DB_RISK_EVENTS,
 	DB_SESSION_EVENTS,
 	DB_COMMAND_RESULTS,
@@ -92,9 +92,9 @@ struct db_rows {
 const char *db_rows_copy_sql(enum db_table t);
 
 /*
- * Appends the rows record r of (instance, worker) makes in COPY text format: an order event also
- * makes a fill row when it is a fill. Text from the journal is reduced to printable ASCII and
- * escaped, so no record can break the COPY stream. Returns 0 or -ENOMEM.
+ * Appends the row record r of (instance, worker) makes in COPY text format to its table's buffer.
+ * Text from the journal is reduced to printable ASCII and escaped, so no record can break the COPY
+ * stream. Returns 0 or -ENOMEM.
  */
 int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
 		const struct shm_journal_record *r);
@@ -104,13 +104,77 @@ void db_rows_reset(struct db_rows *rows);
 
 void db_rows_free(struct db_rows *rows);
 
+/* ---- the orders projection of a batch ---- */
+
+/*
+ * The orders rows a batch of order events makes, folded in memory: per (worker, order id) the
+ * state after its latest event, the first event's time, the quantity filled in the batch and
+ * whether a later replace (with a new order id) marked it replaced. The persister COPYs the result
+ * into a staging table and merges it into orders with one INSERT ... ON CONFLICT, instead of
+ * having PostgreSQL sort and window the batch's order_events again.
+ */
+struct db_order_fold;
+
+/* One folded order (the fold's storage; read-only outside orders.c). */
+struct db_order_row {
+	uint64_t order_id, orig_order_id, venue_order_id;
+	uint64_t created_ns, updated_ns, last_seq;
+	int64_t price, qty, leaves, cum_qty; /* cum_qty: filled in this batch */
+	uint32_t worker, account, instrument;
+	uint16_t venue, strategy, reason;
+	uint8_t side, status; /* status: enum db_order_status */
+	bool has_event; /* false: only marked replaced by another order's replace */
+	bool replaced; /* a replace naming it came after its latest event in the batch */
+};
+
+/* orders.status, in the order of the order_status enum of migration 002. */
+enum db_order_status {
+	DB_ORDER_PENDING_NEW,
+	DB_ORDER_OPEN,
+	DB_ORDER_PARTIALLY_FILLED,
+	DB_ORDER_FILLED,
+	DB_ORDER_CANCELED,
+	DB_ORDER_REJECTED,
+	DB_ORDER_REPLACED,
+};
+
+/* An empty fold, or NULL without memory. */
+struct db_order_fold *db_order_fold_new(void);
+
+/*
+ * Folds record r of worker in (records must come in seq order per worker); records that are not
+ * order events are ignored. Returns 0 or -ENOMEM.
+ */
+int db_order_fold_add(struct db_order_fold *f, uint32_t worker, const struct shm_journal_record *r);
+
+/* The folded orders in first-seen order, *n of them; valid until the next add or reset. */
+const struct db_order_row *db_order_fold_rows(const struct db_order_fold *f, size_t *n);
+
+/* How many of the rows are only marks (has_event false). */
+size_t db_order_fold_marks(const struct db_order_fold *f);
+
+/*
+ * Appends the fold's rows that have an event in COPY text format for db_order_fold_copy_sql()
+ * (orders_stage, the staging table the persister makes per connection), with the final status
+ * and leaves ('replaced' and 0 once marked). Marks alone are left to the caller. Returns 0 or
+ * -ENOMEM.
+ */
+int db_order_fold_format(const struct db_order_fold *f, const char *instance, struct db_buf *out);
+
+const char *db_order_fold_copy_sql(void);
+
+void db_order_fold_reset(struct db_order_fold *f);
+
+void db_order_fold_free(struct db_order_fold *f);
+
 /* ---- the persister ---- */
 
 struct db_persist_opts {
 	const char *conninfo; /* a libpq URL or key=value string */
 	const char *journal_dir;
 	const char *instance;
-	uint32_t batch; /* records per worker per transaction; 0: 8192 */
+	uint32_t batch; /* records per worker per transaction; 0: 32768 */
+	uint32_t connections; /* parallel connections, workers split over them; 0: 2 */
 	uint32_t idle_us; /* sleep when no worker had records; 0: 2000 */
 	bool no_orders; /* skip the orders upsert (the events are still loaded) */
 	FILE *log; /* progress and errors; NULL: stderr */
@@ -125,6 +189,10 @@ struct db_persist_stats {
 	uint64_t transactions;
 	uint64_t reconnects;
 	uint64_t errors;
+	/* Time spent per phase, summed over the connections (so it can exceed the wall time):
+	 * reading, formatting and folding records; COPY of the journal tables; the orders staging
+	 * COPY and merge; BEGIN, checkpoints and COMMIT. */
+	uint64_t read_ns, copy_ns, orders_ns, commit_ns;
 };
 
 struct db_persister;
@@ -133,13 +201,15 @@ struct db_persister;
 struct db_persister *db_persister_new(const struct db_persist_opts *o, char *err, size_t errlen);
 
 /*
- * One pass: connects if needed (and then loads each worker's checkpoint and positions its reader
- * after it), finds new workers' journals, reads up to batch records per worker and commits them
- * with the checkpoints in one transaction. Returns the records committed (0: nothing new), or
+ * One pass: on each connection (worker w goes to connection w % connections, each in its own
+ * thread): connects if needed (and then loads each of its workers' checkpoint and positions the
+ * reader after it), finds new workers' journals, reads up to batch records per worker and commits
+ * them with their checkpoints in one transaction. Returns the records committed (0: nothing new), or
  * -errno with db_persister_error(): -ECONNRESET / -EAGAIN for a connection or transient server
  * failure (call again: it reconnects and resumes from the committed checkpoints), anything else
  * (-EBADMSG a corrupt journal, -EPROTO a file of another ABI, -EIO a statement the schema refused)
- * is permanent.
+ * is permanent. When one connection fails, what the others committed stands (it is in the stats)
+ * and the step returns the failure, a permanent one before a transient one.
  */
 int db_persister_step(struct db_persister *p);
 
@@ -162,7 +232,8 @@ void db_persister_free(struct db_persister *p);
 /* `migrate --database URL [--migrations DIR]`. Returns the process exit status. */
 int db_cmd_migrate(int argc, char **argv);
 
-/* `persist --database URL --journal-dir DIR --instance NAME [--batch N]` until SIGTERM/SIGINT.
+/* `persist --database URL --journal-dir DIR --instance NAME [--batch N] [--connections N]` until
+ * SIGTERM/SIGINT.
  * Returns the process exit status (0 after a signal, 1 on a permanent error, 2 on bad usage). */
 int db_cmd_persist(int argc, char **argv);
 

@@ -1,19 +1,23 @@
 /*
  * The persister: tails every worker's journal of one instance and loads the records into
- * PostgreSQL. One transaction per pass moves each worker's checkpoint (guarded by its old value)
- * and COPYs that worker's records, so the database holds exactly the records 1..last_seq of every
- * worker. After any failure the persister forgets everything it has not seen committed, and on
- * reconnect it reads the checkpoints back and repositions its readers after them: a transaction
- * that died with the connection either committed (its checkpoint says so) or left no row.
+ * PostgreSQL. The workers are split over a few connections ("lanes", worker w on lane
+ * w % connections), each driven by its own thread so the server loads them in parallel. One
+ * transaction per lane and pass moves each of its workers' checkpoints (guarded by the old value)
+ * and COPYs those workers' records, so the database holds exactly the records 1..last_seq of every
+ * worker. After any failure a lane forgets everything it has not seen committed, and on reconnect
+ * it reads its checkpoints back and repositions its readers after them: a transaction that died
+ * with the connection either committed (its checkpoint says so) or left no row.
  */
 #include "db.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define MAX_WORKERS 256
+#define MAX_LANES 16
 #define READ_CHUNK 1024
 #define SCAN_NS 1000000000ull /* look for new workers' journals every second */
 #define SYNC_NS 1000000000ull /* fdatasync of the tailed journal files every second */
@@ -23,8 +27,26 @@ struct tail {
 	uint64_t committed; /* last seq in the database */
 	uint32_t worker;
 	uint32_t pending; /* records of this worker in the open transaction */
-	uint32_t order_events; /* of which order events */
-	bool replaces; /* a replace among them: mark the replaced orders */
+};
+
+/* One connection, its workers and its thread (lane 0 runs in the caller's). */
+struct lane {
+	struct db_persister *p;
+	unsigned int idx;
+	PGconn *conn;
+	struct tail tails[MAX_WORKERS];
+	size_t ntails;
+	uint64_t next_scan_ns, next_sync_ns;
+	struct shm_journal_record *recs;
+	struct db_rows rows;
+	struct db_order_fold *fold;
+	struct db_buf stage; /* the fold as COPY rows of orders_stage */
+	struct db_persist_stats st;
+	int rc; /* of its last pass */
+	uint64_t gen; /* the last pass it ran */
+	pthread_t thread;
+	bool started;
+	char err[2048];
 };
 
 struct db_persister {
@@ -34,47 +56,54 @@ struct db_persister {
 	FILE *log;
 	void (*on_pass)(void *ctx, int rc);
 	void *ctx;
-	PGconn *conn;
-	struct tail tails[MAX_WORKERS];
-	size_t ntails;
-	uint64_t next_scan_ns, next_sync_ns;
-	struct shm_journal_record *recs;
-	struct db_rows rows;
-	struct db_persist_stats st;
+	struct lane lanes[MAX_LANES];
+	unsigned int nlanes;
+	/* Passes: the caller bumps gen and wakes the lane threads, runs lane 0, waits for done. */
+	pthread_mutex_t mu;
+	pthread_cond_t go, finished;
+	uint64_t gen;
+	unsigned int done;
+	bool quit;
 	char err[2048];
 };
 
+/* The orders staging table, one per connection, emptied by every commit. */
+static const char stage_sql[] =
+	"CREATE TEMPORARY TABLE orders_stage (instance text COLLATE \"C\" NOT NULL, "
+	"worker integer NOT NULL, order_id bigint NOT NULL, orig_order_id bigint NOT NULL, "
+	"venue_order_id bigint NOT NULL, account_id bigint NOT NULL, instrument_id bigint NOT NULL, "
+	"venue_id integer NOT NULL, strategy_id integer NOT NULL, side char(1) NOT NULL, "
+	"price bigint NOT NULL, qty bigint NOT NULL, leaves bigint NOT NULL, "
+	"cum_qty bigint NOT NULL, status order_status NOT NULL, reason integer NOT NULL, "
+	"created_ns bigint NOT NULL, updated_ns bigint NOT NULL, last_seq bigint NOT NULL) "
+	"ON COMMIT DELETE ROWS";
+
 /*
- * One scan of the batch's events: the latest event of each order gives its state, window sums
- * over the order give its first time and the quantity filled in this batch. No join, so the plan
- * stays a range scan and a sort even when the table's statistics lag the rows just copied (a
- * join of the two halves, planned on stale statistics, took seconds per batch).
+ * The batch's orders, folded in C (orders.c), merged in one statement: a new order is inserted,
+ * a known one takes the latest state, adds the batch's filled quantity and keeps its first time
+ * and identity; the venue's reference changes only when the batch knows it.
  */
-static const char upsert_sql[] =
+static const char merge_sql[] =
 	"INSERT INTO orders AS o (instance, worker, order_id, orig_order_id, venue_order_id, "
 	"account_id, instrument_id, venue_id, strategy_id, side, price, qty, leaves, cum_qty, "
 	"status, reason, created_ns, updated_ns, last_seq) "
-	"SELECT DISTINCT ON (order_id) instance, worker, order_id, orig_order_id, venue_order_id, "
-	"account_id, instrument_id, venue_id, strategy_id, side, price, qty, leaves, "
-	"sum(CASE WHEN event_type = 'fill' THEN last_qty ELSE 0 END) OVER w, "
-	"(CASE event_type WHEN 'new' THEN 'pending_new' WHEN 'ack' THEN 'open' "
-	"WHEN 'replace' THEN 'open' WHEN 'reject' THEN 'rejected' WHEN 'cancel' THEN 'canceled' "
-	"ELSE CASE WHEN leaves = 0 THEN 'filled' ELSE 'partially_filled' END END)::order_status, "
-	"reason, min(wall_ns) OVER w, wall_ns, seq "
-	"FROM order_events WHERE instance = $1 AND worker = $2 AND seq > $3 AND seq <= $4 "
-	"WINDOW w AS (PARTITION BY order_id) "
-	"ORDER BY order_id, seq DESC "
+	"SELECT instance, worker, order_id, orig_order_id, venue_order_id, account_id, "
+	"instrument_id, venue_id, strategy_id, side, price, qty, leaves, cum_qty, status, reason, "
+	"created_ns, updated_ns, last_seq FROM orders_stage "
 	"ON CONFLICT (instance, worker, order_id) DO UPDATE SET "
 	"venue_order_id = CASE WHEN EXCLUDED.venue_order_id <> 0 THEN EXCLUDED.venue_order_id "
 	"ELSE o.venue_order_id END, price = EXCLUDED.price, qty = EXCLUDED.qty, "
 	"leaves = EXCLUDED.leaves, cum_qty = o.cum_qty + EXCLUDED.cum_qty, status = EXCLUDED.status, "
 	"reason = EXCLUDED.reason, updated_ns = EXCLUDED.updated_ns, last_seq = EXCLUDED.last_seq";
 
-static const char replaced_sql[] =
-	"UPDATE orders o SET status = 'replaced', leaves = 0 FROM order_events e "
-	"WHERE e.instance = $1 AND e.worker = $2 AND e.seq > $3 AND e.seq <= $4 "
-	"AND e.event_type = 'replace' AND o.instance = $1 AND o.worker = $2 "
-	"AND o.order_id = e.orig_order_id";
+/*
+ * Orders of a worker replaced in this batch whose own events all came in earlier ones: rare, so
+ * their ids come as an array the primary key looks up, never a join the planner could turn into
+ * a scan of orders.
+ */
+static const char marks_sql[] =
+	"UPDATE orders SET status = 'replaced', leaves = 0 "
+	"WHERE instance = $1 AND worker = $2 AND order_id = ANY ($3::bigint[])";
 
 static const char checkpoint_sql[] =
 	"UPDATE journal_checkpoints SET last_seq = $3, updated_at = now() "
@@ -88,6 +117,8 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void *lane_thread(void *arg);
+
 struct db_persister *db_persister_new(const struct db_persist_opts *o, char *err, size_t errlen)
 {
 	struct db_persister *p;
@@ -98,43 +129,65 @@ struct db_persister *db_persister_new(const struct db_persist_opts *o, char *err
 			 "instance name (1 to 31 of A-Z a-z 0-9 . _ -)");
 		return NULL;
 	}
+	if (o->connections > MAX_LANES) {
+		snprintf(err, errlen, "persister: %u connections, at most %d", o->connections,
+			 MAX_LANES);
+		return NULL;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		goto nomem;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->finished, NULL);
 	p->conninfo = strdup(o->conninfo);
 	p->dir = strdup(o->journal_dir);
 	p->instance = strdup(o->instance);
-	p->batch = o->batch ? o->batch : 8192;
+	p->batch = o->batch ? o->batch : 32768;
 	p->idle_us = o->idle_us ? o->idle_us : 2000;
+	p->nlanes = o->connections ? o->connections : 2;
 	p->no_orders = o->no_orders;
 	p->log = o->log ? o->log : stderr;
 	p->on_pass = o->on_pass;
 	p->ctx = o->ctx;
-	p->recs = malloc(READ_CHUNK * sizeof(*p->recs));
-	if (!p->conninfo || !p->dir || !p->instance || !p->recs) {
-		db_persister_free(p);
-		goto nomem;
+	if (!p->conninfo || !p->dir || !p->instance)
+		goto fail;
+	for (unsigned int i = 0; i < p->nlanes; i++) {
+		struct lane *l = &p->lanes[i];
+		l->p = p;
+		l->idx = i;
+		l->recs = malloc(READ_CHUNK * sizeof(*l->recs));
+		l->fold = db_order_fold_new();
+		if (!l->recs || !l->fold)
+			goto fail;
+		if (i > 0) {
+			if (pthread_create(&l->thread, NULL, lane_thread, l))
+				goto fail;
+			l->started = true;
+		}
 	}
 	return p;
+fail:
+	db_persister_free(p);
 nomem:
 	snprintf(err, errlen, "persister: out of memory");
 	return NULL;
 }
 
-static void drop_tails(struct db_persister *p)
+static void drop_tails(struct lane *l)
 {
-	for (size_t i = 0; i < p->ntails; i++)
-		shm_journal_reader_close(p->tails[i].rd);
-	p->ntails = 0;
-	p->next_scan_ns = 0;
+	for (size_t i = 0; i < l->ntails; i++)
+		shm_journal_reader_close(l->tails[i].rd);
+	l->ntails = 0;
+	l->next_scan_ns = 0;
 }
 
 /* Forgets the connection and every uncommitted position. */
-static void disconnect(struct db_persister *p)
+static void disconnect(struct lane *l)
 {
-	drop_tails(p);
-	PQfinish(p->conn);
-	p->conn = NULL;
+	drop_tails(l);
+	PQfinish(l->conn);
+	l->conn = NULL;
 }
 
 /*
@@ -142,112 +195,110 @@ static void disconnect(struct db_persister *p)
  * -EAGAIN for server states that pass (shutdown, recovery, serialization, resources), -EIO for
  * the rest, which retrying will not fix.
  */
-static int fail(struct db_persister *p, PGresult *res, const char *what)
+static int fail(struct lane *l, PGresult *res, const char *what)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = res ? PQresultErrorMessage(res) : "";
 	int rc;
 
 	if (!msg || !*msg)
-		msg = PQerrorMessage(p->conn);
-	if (PQstatus(p->conn) != CONNECTION_OK || !state)
+		msg = PQerrorMessage(l->conn);
+	if (PQstatus(l->conn) != CONNECTION_OK || !state)
 		rc = -ECONNRESET;
 	else if (!strncmp(state, "08", 2) || !strncmp(state, "57", 2) || !strncmp(state, "40", 2) ||
 		 !strncmp(state, "53", 2) || !strcmp(state, "55P03"))
 		rc = -EAGAIN;
 	else
 		rc = -EIO;
-	snprintf(p->err, sizeof(p->err), "%s: %s%s%s", what, state ? state : "", state ? " " : "",
+	snprintf(l->err, sizeof(l->err), "%s: %s%s%s", what, state ? state : "", state ? " " : "",
 		 msg);
 	/* libpq messages end in a newline; the caller adds its own. */
-	for (size_t n = strlen(p->err); n && (p->err[n - 1] == '\n' || p->err[n - 1] == ' '); n--)
-		p->err[n - 1] = '\0';
+	for (size_t n = strlen(l->err); n && (l->err[n - 1] == '\n' || l->err[n - 1] == ' '); n--)
+		l->err[n - 1] = '\0';
 	PQclear(res);
 	return rc;
 }
 
-static int exec_cmd(struct db_persister *p, const char *sql, const char *what)
+static int exec_cmd(struct lane *l, const char *sql, const char *what)
 {
-	PGresult *res = PQexec(p->conn, sql);
+	PGresult *res = PQexec(l->conn, sql);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return fail(p, res, what);
+		return fail(l, res, what);
 	PQclear(res);
 	return 0;
 }
 
-static int prepare(struct db_persister *p, const char *name, const char *sql)
+static int prepare(struct lane *l, const char *name, const char *sql)
 {
-	PGresult *res = PQprepare(p->conn, name, sql, 0, NULL);
+	PGresult *res = PQprepare(l->conn, name, sql, 0, NULL);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return fail(p, res, name);
+		return fail(l, res, name);
 	PQclear(res);
 	return 0;
 }
 
-static int connect_db(struct db_persister *p)
+static int connect_db(struct lane *l)
 {
 	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-	const char *vals[] = { p->conninfo, "tradsys-persister", "5", NULL };
+	const char *vals[] = { l->p->conninfo, "tradsys-persister", "5", NULL };
 	int rc;
 
-	p->conn = PQconnectdbParams(keys, vals, 1);
-	if (!p->conn) {
-		snprintf(p->err, sizeof(p->err), "connect: out of memory");
+	l->conn = PQconnectdbParams(keys, vals, 1);
+	if (!l->conn) {
+		snprintf(l->err, sizeof(l->err), "connect: out of memory");
 		return -ENOMEM;
 	}
-	if (PQstatus(p->conn) != CONNECTION_OK) {
-		snprintf(p->err, sizeof(p->err), "connect: %s", PQerrorMessage(p->conn));
-		p->err[strcspn(p->err, "\n")] = '\0';
-		disconnect(p);
+	if (PQstatus(l->conn) != CONNECTION_OK) {
+		snprintf(l->err, sizeof(l->err), "connect: %s", PQerrorMessage(l->conn));
+		l->err[strcspn(l->err, "\n")] = '\0';
+		disconnect(l);
 		return -ECONNRESET;
 	}
 	/* The checkpoint update must wait for a concurrent persister's transaction rather than
 	 * fail, and commits must be durable: both are the server defaults, set here so that a
-	 * site-wide setting cannot weaken "exactly once". The prepared statements work on a seq
-	 * range whose width only the actual values tell: a generic plan, blind to it, may scan
-	 * the whole table, so every execution is planned with its values. */
-	rc = exec_cmd(p,
-		      "SET synchronous_commit = on; SET lock_timeout = 0; "
-		      "SET plan_cache_mode = force_custom_plan",
-		      "session settings");
+	 * site-wide setting cannot weaken "exactly once". */
+	rc = exec_cmd(l, "SET synchronous_commit = on; SET lock_timeout = 0", "session settings");
 	if (!rc)
-		rc = prepare(p, "checkpoint", checkpoint_sql);
+		rc = exec_cmd(l, stage_sql, "orders_stage");
 	if (!rc)
-		rc = prepare(p, "orders_upsert", upsert_sql);
+		rc = prepare(l, "checkpoint", checkpoint_sql);
 	if (!rc)
-		rc = prepare(p, "orders_replaced", replaced_sql);
+		rc = prepare(l, "orders_merge", merge_sql);
+	if (!rc)
+		rc = prepare(l, "orders_marks", marks_sql);
 	if (rc) {
-		disconnect(p);
+		disconnect(l);
 		return rc;
 	}
-	p->st.reconnects++;
+	l->st.reconnects++;
 	return 0;
 }
 
 /* Adds worker's tail at the checkpoint the database has (making its row if it is new). */
-static int add_tail(struct db_persister *p, uint32_t worker)
+static int add_tail(struct lane *l, uint32_t worker)
 {
+	struct db_persister *p = l->p;
 	char w[16], e[512];
 	const char *params[2] = { p->instance, w };
-	struct tail *t = &p->tails[p->ntails];
+	struct tail *t = &l->tails[l->ntails];
 	PGresult *res;
 
 	snprintf(w, sizeof(w), "%u", worker);
-	res = PQexecParams(p->conn,
+	res = PQexecParams(l->conn,
 			   "INSERT INTO journal_checkpoints (instance, worker) VALUES ($1, $2) "
 			   "ON CONFLICT (instance, worker) DO NOTHING",
 			   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return fail(p, res, "journal_checkpoints insert");
+		return fail(l, res, "journal_checkpoints insert");
 	PQclear(res);
-	res = PQexecParams(p->conn,
+	res = PQexecParams(l->conn,
 			   "SELECT last_seq FROM journal_checkpoints WHERE instance = $1 AND "
 			   "worker = $2",
 			   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		return fail(p, res, "journal_checkpoints select");
+		return fail(l, res, "journal_checkpoints select");
 	memset(t, 0, sizeof(*t));
 	t->worker = worker;
 	t->committed = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -255,63 +306,62 @@ static int add_tail(struct db_persister *p, uint32_t worker)
 	t->rd = shm_journal_reader_open(p->dir, p->instance, worker, t->committed + 1, e,
 					sizeof(e));
 	if (!t->rd) {
-		snprintf(p->err, sizeof(p->err), "%s", e);
+		snprintf(l->err, sizeof(l->err), "%s", e);
 		return -ENOMEM;
 	}
 	fprintf(p->log, "persist: worker %u resumes after seq %llu\n", worker,
 		(unsigned long long)t->committed);
-	p->ntails++;
+	l->ntails++;
 	return 0;
 }
 
-/* Finds workers whose journals appeared since the last look. */
-static int discover(struct db_persister *p)
+/* Finds this lane's workers whose journals appeared since the last look. */
+static int discover(struct lane *l)
 {
+	struct db_persister *p = l->p;
 	uint32_t ids[MAX_WORKERS];
-	int n = shm_journal_list_workers(p->dir, p->instance, ids, MAX_WORKERS, p->err,
-					 sizeof(p->err));
+	int n = shm_journal_list_workers(p->dir, p->instance, ids, MAX_WORKERS, l->err,
+					 sizeof(l->err));
 	int rc;
 
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n && i < MAX_WORKERS; i++) {
 		bool known = false;
-		for (size_t j = 0; j < p->ntails && !known; j++)
-			known = p->tails[j].worker == ids[i];
-		if (known || p->ntails == MAX_WORKERS)
+		if (ids[i] % p->nlanes != l->idx)
 			continue;
-		if ((rc = add_tail(p, ids[i])))
+		for (size_t j = 0; j < l->ntails && !known; j++)
+			known = l->tails[j].worker == ids[i];
+		if (known || l->ntails == MAX_WORKERS)
+			continue;
+		if ((rc = add_tail(l, ids[i])))
 			return rc;
 	}
 	return 0;
 }
 
-/* Reads up to batch records of t and formats them. Returns the count or -errno. */
-static int gather(struct db_persister *p, struct tail *t)
+/* Reads up to batch records of t, formats and folds them. Returns the count or -errno. */
+static int gather(struct lane *l, struct tail *t)
 {
+	struct db_persister *p = l->p;
 	uint32_t total = 0;
 
-	t->pending = t->order_events = 0;
-	t->replaces = false;
+	t->pending = 0;
 	while (total < p->batch) {
 		unsigned int want = p->batch - total < READ_CHUNK ? p->batch - total : READ_CHUNK;
-		int got = shm_journal_reader_read(t->rd, p->recs, want);
+		int got = shm_journal_reader_read(t->rd, l->recs, want);
 
 		if (got < 0) {
-			snprintf(p->err, sizeof(p->err), "%s", shm_journal_reader_error(t->rd));
+			snprintf(l->err, sizeof(l->err), "%s", shm_journal_reader_error(t->rd));
 			return got;
 		}
 		for (int i = 0; i < got; i++) {
-			const struct shm_journal_record *r = &p->recs[i];
-			if (db_rows_add(&p->rows, p->instance, t->worker, r)) {
-				snprintf(p->err, sizeof(p->err), "persist: out of memory");
+			const struct shm_journal_record *r = &l->recs[i];
+			if (db_rows_add(&l->rows, p->instance, t->worker, r) ||
+			    (!p->no_orders && db_order_fold_add(l->fold, t->worker, r))) {
+				snprintf(l->err, sizeof(l->err), "persist: out of memory");
 				return -ENOMEM;
 			}
-			if (r->type >= SHM_JOURNAL_ORDER_NEW &&
-			    r->type <= SHM_JOURNAL_ORDER_REPLACE)
-				t->order_events++;
-			if (r->type == SHM_JOURNAL_ORDER_REPLACE)
-				t->replaces = true;
 		}
 		total += (uint32_t)got;
 		if ((unsigned int)got < want)
@@ -321,52 +371,46 @@ static int gather(struct db_persister *p, struct tail *t)
 	return (int)total;
 }
 
-static int copy_table(struct db_persister *p, enum db_table tb)
+static int copy_rows(struct lane *l, const char *sql, const struct db_buf *b)
 {
-	struct db_buf *b = &p->rows.t[tb];
 	PGresult *res;
 
 	if (b->rows == 0)
 		return 0;
-	res = PQexec(p->conn, db_rows_copy_sql(tb));
+	res = PQexec(l->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
-		return fail(p, res, "COPY");
+		return fail(l, res, "COPY");
 	PQclear(res);
-	if (PQputCopyData(p->conn, b->p, (int)b->len) != 1 || PQputCopyEnd(p->conn, NULL) != 1)
-		return fail(p, NULL, "COPY data");
-	res = PQgetResult(p->conn);
+	if (PQputCopyData(l->conn, b->p, (int)b->len) != 1 || PQputCopyEnd(l->conn, NULL) != 1)
+		return fail(l, NULL, "COPY data");
+	res = PQgetResult(l->conn);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return fail(p, res, db_rows_copy_sql(tb));
+		return fail(l, res, sql);
 	PQclear(res);
-	while ((res = PQgetResult(p->conn)) != NULL)
+	while ((res = PQgetResult(l->conn)) != NULL)
 		PQclear(res);
 	return 0;
 }
 
-/*
- * Runs a prepared statement with ($1 instance, $2 worker, $3 lo, $4 hi); expect: how many rows it
- * must touch, or -1 for any (only the checkpoint update has an expectation, and its $4 is the old
- * checkpoint).
- */
-static int exec_range(struct db_persister *p, const char *stmt, const struct tail *t, uint64_t lo,
-		      uint64_t hi, int expect)
+/* Moves t's checkpoint from t->committed to t->committed + t->pending, or fails if it moved. */
+static int move_checkpoint(struct lane *l, const struct tail *t)
 {
 	char w[16], a[24], b[24];
-	const char *params[4] = { p->instance, w, a, b };
+	const char *params[4] = { l->p->instance, w, a, b };
 	PGresult *res;
 
 	snprintf(w, sizeof(w), "%u", t->worker);
-	snprintf(a, sizeof(a), "%llu", (unsigned long long)lo);
-	snprintf(b, sizeof(b), "%llu", (unsigned long long)hi);
-	res = PQexecPrepared(p->conn, stmt, 4, params, NULL, NULL, 0);
+	snprintf(a, sizeof(a), "%llu", (unsigned long long)(t->committed + t->pending));
+	snprintf(b, sizeof(b), "%llu", (unsigned long long)t->committed);
+	res = PQexecPrepared(l->conn, "checkpoint", 4, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return fail(p, res, stmt);
-	if (expect >= 0 && atoi(PQcmdTuples(res)) != expect) {
-		snprintf(p->err, sizeof(p->err),
+		return fail(l, res, "checkpoint");
+	if (atoi(PQcmdTuples(res)) != 1) {
+		snprintf(l->err, sizeof(l->err),
 			 "checkpoint of '%s' worker %u moved from %llu under us (the last commit "
 			 "of a killed persister landed late, or another persister runs for this "
 			 "instance); resynchronising",
-			 p->instance, t->worker, (unsigned long long)hi);
+			 l->p->instance, t->worker, (unsigned long long)t->committed);
 		PQclear(res);
 		return -EAGAIN;
 	}
@@ -374,78 +418,211 @@ static int exec_range(struct db_persister *p, const char *stmt, const struct tai
 	return 0;
 }
 
-/* One transaction over every tail with pending records. */
-static int commit_batch(struct db_persister *p)
+static int exec_prepared(struct lane *l, const char *stmt, int n, const char *const *params)
 {
-	int rc = exec_cmd(p, "BEGIN", "BEGIN");
+	PGresult *res = PQexecPrepared(l->conn, stmt, n, params, NULL, NULL, 0);
 
-	/* Checkpoints first: the row locks make a second persister wait here, and the guard on
-	 * the old value makes it fail instead of loading the same records again. */
-	for (size_t i = 0; i < p->ntails && !rc; i++) {
-		struct tail *t = &p->tails[i];
-		if (t->pending)
-			rc = exec_range(p, "checkpoint", t, t->committed + t->pending, t->committed,
-					1);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return fail(l, res, stmt);
+	PQclear(res);
+	return 0;
+}
+
+/* Marks the orders of worker that the batch only names as replaced (an array literal of ids). */
+static int mark_replaced(struct lane *l, uint32_t worker)
+{
+	const struct db_order_row *rows;
+	char w[16], *ids, *q;
+	const char *params[3] = { l->p->instance, w, NULL };
+	size_t n, k = 0;
+	int rc;
+
+	rows = db_order_fold_rows(l->fold, &n);
+	if (!(ids = malloc(db_order_fold_marks(l->fold) * 24 + 3))) {
+		snprintf(l->err, sizeof(l->err), "persist: out of memory");
+		return -ENOMEM;
 	}
-	for (int tb = 0; tb < DB_NTABLES && !rc; tb++)
-		rc = copy_table(p, (enum db_table)tb);
-	for (size_t i = 0; i < p->ntails && !rc && !p->no_orders; i++) {
-		struct tail *t = &p->tails[i];
-		if (!t->order_events)
+	q = ids;
+	*q++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].has_event || rows[i].worker != worker)
 			continue;
-		rc = exec_range(p, "orders_upsert", t, t->committed, t->committed + t->pending, -1);
-		if (!rc && t->replaces)
-			rc = exec_range(p, "orders_replaced", t, t->committed,
-					t->committed + t->pending, -1);
+		q += sprintf(q, "%s%lld", k++ ? "," : "", (long long)rows[i].order_id);
 	}
-	if (!rc)
-		rc = exec_cmd(p, "COMMIT", "COMMIT");
+	*q++ = '}';
+	*q = '\0';
+	snprintf(w, sizeof(w), "%u", worker);
+	params[2] = ids;
+	rc = k ? exec_prepared(l, "orders_marks", 3, params) : 0;
+	free(ids);
 	return rc;
 }
 
-int db_persister_step(struct db_persister *p)
+/* The batch's orders: COPY the fold into orders_stage, merge, mark the replaced. */
+static int merge_orders(struct lane *l)
+{
+	size_t n, marks = db_order_fold_marks(l->fold);
+	int rc = 0;
+
+	db_order_fold_rows(l->fold, &n);
+	if (n > marks) {
+		l->stage.len = 0;
+		l->stage.rows = 0;
+		if (db_order_fold_format(l->fold, l->p->instance, &l->stage)) {
+			snprintf(l->err, sizeof(l->err), "persist: out of memory");
+			return -ENOMEM;
+		}
+		rc = copy_rows(l, db_order_fold_copy_sql(), &l->stage);
+		if (!rc)
+			rc = exec_prepared(l, "orders_merge", 0, NULL);
+	}
+	for (size_t i = 0; i < l->ntails && marks && !rc; i++)
+		if (l->tails[i].pending)
+			rc = mark_replaced(l, l->tails[i].worker);
+	return rc;
+}
+
+/* One transaction over every tail of l with pending records. */
+static int commit_batch(struct lane *l)
+{
+	uint64_t t0 = mono_ns(), t1, t2, t3;
+	int rc = exec_cmd(l, "BEGIN", "BEGIN");
+
+	/* Checkpoints first: the row locks make a second persister wait here, and the guard on
+	 * the old value makes it fail instead of loading the same records again. */
+	for (size_t i = 0; i < l->ntails && !rc; i++)
+		if (l->tails[i].pending)
+			rc = move_checkpoint(l, &l->tails[i]);
+	t1 = mono_ns();
+	for (int tb = 0; tb < DB_NTABLES && !rc; tb++)
+		rc = copy_rows(l, db_rows_copy_sql((enum db_table)tb), &l->rows.t[tb]);
+	t2 = mono_ns();
+	if (!rc && !l->p->no_orders)
+		rc = merge_orders(l);
+	t3 = mono_ns();
+	if (!rc)
+		rc = exec_cmd(l, "COMMIT", "COMMIT");
+	l->st.commit_ns += (t1 - t0) + (mono_ns() - t3);
+	l->st.copy_ns += t2 - t1;
+	l->st.orders_ns += t3 - t2;
+	return rc;
+}
+
+/* One pass of a lane: what db_persister_step does for its workers. */
+static int lane_step(struct lane *l)
 {
 	uint64_t now = mono_ns(), total = 0;
 	int rc;
 
-	if (!p->conn && (rc = connect_db(p)))
+	if (!l->conn && (rc = connect_db(l)))
 		return rc;
-	if (now >= p->next_scan_ns) {
-		if ((rc = discover(p)))
+	if (now >= l->next_scan_ns) {
+		if ((rc = discover(l)))
 			goto fail;
-		p->next_scan_ns = now + SCAN_NS;
+		l->next_scan_ns = now + SCAN_NS;
 	}
-	db_rows_reset(&p->rows);
-	for (size_t i = 0; i < p->ntails; i++) {
-		rc = gather(p, &p->tails[i]);
+	db_rows_reset(&l->rows);
+	db_order_fold_reset(l->fold);
+	for (size_t i = 0; i < l->ntails; i++) {
+		rc = gather(l, &l->tails[i]);
 		if (rc < 0)
 			goto fail;
 		total += (uint64_t)rc;
 	}
 	/* The dataplane never syncs its journal on the hot path; this bounds what a power loss
 	 * can take from records not yet committed here to about a second. */
-	if (now >= p->next_sync_ns) {
-		for (size_t i = 0; i < p->ntails; i++)
-			shm_journal_reader_sync(p->tails[i].rd);
-		p->next_sync_ns = now + SYNC_NS;
+	if (now >= l->next_sync_ns) {
+		for (size_t i = 0; i < l->ntails; i++)
+			shm_journal_reader_sync(l->tails[i].rd);
+		l->next_sync_ns = now + SYNC_NS;
 	}
+	l->st.read_ns += mono_ns() - now;
 	if (total == 0)
 		return 0;
-	rc = commit_batch(p);
+	rc = commit_batch(l);
 	if (rc)
 		goto fail;
-	for (size_t i = 0; i < p->ntails; i++) {
-		p->tails[i].committed += p->tails[i].pending;
-		p->tails[i].pending = 0;
+	for (size_t i = 0; i < l->ntails; i++) {
+		l->tails[i].committed += l->tails[i].pending;
+		l->tails[i].pending = 0;
 	}
-	p->st.records += total;
-	p->st.transactions++;
+	l->st.records += total;
+	l->st.transactions++;
 	return total > INT32_MAX ? INT32_MAX : (int)total;
 fail:
 	/* Whatever was read but not committed is read again from the checkpoints. */
-	p->st.errors++;
-	disconnect(p);
+	l->st.errors++;
+	disconnect(l);
 	return rc;
+}
+
+static void *lane_thread(void *arg)
+{
+	struct lane *l = arg;
+	struct db_persister *p = l->p;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->quit && l->gen == p->gen)
+			pthread_cond_wait(&p->go, &p->mu);
+		if (p->quit)
+			break;
+		l->gen = p->gen;
+		pthread_mutex_unlock(&p->mu);
+		l->rc = lane_step(l);
+		pthread_mutex_lock(&p->mu);
+		p->done++;
+		pthread_cond_signal(&p->finished);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* A permanent failure outranks a transient one, which outranks success. */
+static bool worse(int a, int b)
+{
+	bool ta = a == -ECONNRESET || a == -EAGAIN, tb = b == -ECONNRESET || b == -EAGAIN;
+
+	if (a >= 0)
+		return false;
+	if (b >= 0)
+		return true;
+	return !ta && tb;
+}
+
+int db_persister_step(struct db_persister *p)
+{
+	struct lane *bad = NULL;
+	uint64_t total = 0;
+
+	if (p->nlanes > 1) {
+		pthread_mutex_lock(&p->mu);
+		p->gen++;
+		p->done = 0;
+		pthread_cond_broadcast(&p->go);
+		pthread_mutex_unlock(&p->mu);
+	}
+	p->lanes[0].rc = lane_step(&p->lanes[0]);
+	if (p->nlanes > 1) {
+		pthread_mutex_lock(&p->mu);
+		while (p->done < p->nlanes - 1)
+			pthread_cond_wait(&p->finished, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+	}
+	/* Lanes that committed keep their progress even when another failed: each moved only
+	 * its own workers' checkpoints. */
+	for (unsigned int i = 0; i < p->nlanes; i++) {
+		struct lane *l = &p->lanes[i];
+		if (l->rc > 0)
+			total += (uint64_t)l->rc;
+		if (!bad ? l->rc < 0 : worse(l->rc, bad->rc))
+			bad = l;
+	}
+	if (bad) {
+		snprintf(p->err, sizeof(p->err), "%s", bad->err);
+		return bad->rc;
+	}
+	return total > INT32_MAX ? INT32_MAX : (int)total;
 }
 
 static void sleep_ns(uint64_t ns, const atomic_bool *stop)
@@ -493,7 +670,18 @@ int db_persister_run(struct db_persister *p, const atomic_bool *stop)
 
 void db_persister_stats(const struct db_persister *p, struct db_persist_stats *out)
 {
-	*out = p->st;
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < p->nlanes; i++) {
+		const struct db_persist_stats *s = &p->lanes[i].st;
+		out->records += s->records;
+		out->transactions += s->transactions;
+		out->reconnects += s->reconnects;
+		out->errors += s->errors;
+		out->read_ns += s->read_ns;
+		out->copy_ns += s->copy_ns;
+		out->orders_ns += s->orders_ns;
+		out->commit_ns += s->commit_ns;
+	}
 }
 
 const char *db_persister_error(const struct db_persister *p)
@@ -505,9 +693,23 @@ void db_persister_free(struct db_persister *p)
 {
 	if (!p)
 		return;
-	disconnect(p);
-	db_rows_free(&p->rows);
-	free(p->recs);
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned int i = 0; i < MAX_LANES; i++) {
+		struct lane *l = &p->lanes[i];
+		if (l->started)
+			pthread_join(l->thread, NULL);
+		disconnect(l);
+		db_rows_free(&l->rows);
+		db_order_fold_free(l->fold);
+		free(l->stage.p);
+		free(l->recs);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->finished);
 	free(p->conninfo);
 	free(p->dir);
 	free(p->instance);

@@ -16,9 +16,6 @@ static const char *const copy_sql[DB_NTABLES] = {
 		"orig_order_id, venue_order_id, match_no, account_id, instrument_id, "
 		"venue_id, strategy_id, side, ord_type, tif, price, qty, leaves, "
 		"last_px, last_qty, liquidity, reason) FROM STDIN",
-	[DB_FILLS] =
-		"COPY fills (instance, worker, seq, wall_ns, order_id, venue_order_id, match_no, "
-		"account_id, instrument_id, venue_id, side, price, qty, liquidity) FROM STDIN",
 	[DB_RISK_EVENTS] = "COPY risk_events (instance, worker, seq, wall_ns, order_id, control, "
 			   "action, account_id, instrument_id, side, price, qty, limit_value, "
 			   "observed_value) FROM STDIN",
@@ -175,25 +172,6 @@ int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
 		col_i64(b, o->last_qty);
 		col_i64(b, o->liquidity);
 		col_i64(b, o->reason);
-		put_c(b, '\n');
-		b->rows++;
-		if (r->type != SHM_JOURNAL_ORDER_FILL)
-			return 0;
-		b = &rows->t[DB_FILLS];
-		if (reserve(b, ROW_MAX))
-			return -ENOMEM;
-		key(b, instance, ilen, worker, r);
-		col_id(b, r->wall_ns);
-		col_id(b, o->order_id);
-		col_id(b, o->venue_order_id);
-		col_id(b, o->match_no);
-		col_i64(b, o->account);
-		col_i64(b, o->instrument);
-		col_i64(b, o->venue);
-		col_char(b, o->side);
-		col_i64(b, o->last_px);
-		col_i64(b, o->last_qty);
-		col_i64(b, o->liquidity);
 		break;
 	}
 	case SHM_JOURNAL_RISK: {

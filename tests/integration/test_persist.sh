@@ -6,7 +6,10 @@
 # mid-stream and started again (the persister reconnects, or exits and is restarted). At the end
 # the database holds exactly the journal: every record's (worker, seq, type, id, quantity) equal,
 # fills equal, counts and sums of seq and qty equal, orders' cumulative quantity equal to the fills,
-# and a SIGTERM stops the persister with status 0.
+# every orders row equal to the order's lifecycle in the journal (its latest event's state, the
+# quantity filled, its first time, replaced when a later replace names it) whatever the batches
+# and crashes cut it into, and a SIGTERM stops the persister with status 0. The persister runs
+# with 1, 2 or 3 connections in turn (the workers' split over them changes between runs).
 # Usage: pg-test test_persist.sh TRADSYS_CONTROLPLANE JOURNAL_GEN [N]   (exit 0 pass, 1 fail, 77 skip)
 set -euo pipefail
 cp=$1 gen=$2 total=${3:-200000}
@@ -37,9 +40,11 @@ sql() { psql -X -Atq -v ON_ERROR_STOP=1 -c "$1"; }
 
 "$cp" migrate --database "$db" >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log"; fail "migrate"; }
 
+starts=0
 start_persister() {
+	starts=$((starts + 1))
 	"$cp" persist --database "$db" --journal-dir "$jdir" --instance "$inst" --batch 2000 \
-		>>"$work/persist.log" 2>&1 &
+		--connections $((starts % 3 + 1)) >>"$work/persist.log" 2>&1 &
 	ppid=$!
 }
 start_writer() {
@@ -140,5 +145,44 @@ read -r cum norders < <(sql "SELECT coalesce(sum(cum_qty), 0), count(*) FROM ord
 bad=$(sql "SELECT count(*) FROM orders WHERE instance = '$inst' AND status = 'filled' AND (leaves <> 0 OR cum_qty <> qty)")
 [ "$bad" = 0 ] || fail "$bad filled orders with leaves or cum_qty wrong"
 
+# The orders projection against its definition over the whole of order_events: per order the
+# latest event's columns and state, the latest venue reference that is not 0, the sum of its
+# fills, its first event's time; 'replaced' with no leaves when a replace naming it (under
+# another id) came after its latest event.
+diffs=$(sql "WITH e AS (SELECT * FROM order_events WHERE instance = '$inst'),
+	latest AS (SELECT DISTINCT ON (worker, order_id) * FROM e ORDER BY worker, order_id, seq DESC),
+	agg AS (SELECT worker, order_id, min(wall_ns) AS created_ns,
+		sum(CASE WHEN event_type = 'fill' THEN last_qty ELSE 0 END) AS cum_qty
+		FROM e GROUP BY worker, order_id),
+	vref AS (SELECT DISTINCT ON (worker, order_id) worker, order_id, venue_order_id FROM e
+		WHERE venue_order_id <> 0 ORDER BY worker, order_id, seq DESC),
+	repl AS (SELECT worker, orig_order_id AS order_id, max(seq) AS seq FROM e
+		WHERE event_type = 'replace' AND orig_order_id <> 0 AND orig_order_id <> order_id
+		GROUP BY 1, 2),
+	want AS (SELECT l.instance, l.worker, l.order_id, l.orig_order_id,
+		coalesce(v.venue_order_id, 0) AS venue_order_id, l.account_id, l.instrument_id,
+		l.venue_id, l.strategy_id, l.side, l.price, l.qty,
+		CASE WHEN r.seq > l.seq THEN 0 ELSE l.leaves END AS leaves, a.cum_qty,
+		(CASE WHEN r.seq > l.seq THEN 'replaced' ELSE CASE l.event_type WHEN 'new' THEN
+		'pending_new' WHEN 'ack' THEN 'open' WHEN 'replace' THEN 'open' WHEN 'reject' THEN
+		'rejected' WHEN 'cancel' THEN 'canceled' ELSE CASE WHEN l.leaves = 0 THEN 'filled'
+		ELSE 'partially_filled' END END END)::order_status AS status, l.reason,
+		a.created_ns, l.wall_ns AS updated_ns, l.seq AS last_seq
+		FROM latest l JOIN agg a USING (worker, order_id)
+		LEFT JOIN vref v USING (worker, order_id) LEFT JOIN repl r USING (worker, order_id)),
+	got AS (SELECT * FROM orders WHERE instance = '$inst')
+	SELECT (SELECT count(*) FROM (TABLE want EXCEPT TABLE got) x) || ' ' ||
+		(SELECT count(*) FROM (TABLE got EXCEPT TABLE want) y) || ' ' ||
+		(SELECT count(*) FROM got) || ' ' ||
+		(SELECT count(*) FROM got WHERE status = 'replaced') || ' ' ||
+		(SELECT count(*) FROM got WHERE status = 'rejected') || ' ' ||
+		(SELECT count(*) FROM got WHERE status = 'canceled')")
+read -r missing extra nrows nrepl nrej ncanc <<<"$diffs"
+[ "$missing $extra" = "0 0" ] ||
+	fail "orders differ from the journal's lifecycle: $missing rows expected but not found, $extra unexpected"
+[ "$nrepl" -gt 0 ] && [ "$nrej" -gt 0 ] && [ "$ncanc" -gt 0 ] ||
+	fail "the journal lacks a lifecycle: $nrepl replaced, $nrej rejected, $ncanc canceled"
+
 echo "PASS: $total records over 2 workers, exact after $kills persister kills, 1 writer kill," \
-	"1 PostgreSQL crash, $restarts persister exits restarted"
+	"1 PostgreSQL crash, $restarts persister exits restarted; $nrows orders rows equal to" \
+	"their lifecycle ($nrepl replaced, $nrej rejected, $ncanc canceled)"

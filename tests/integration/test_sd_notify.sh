@@ -8,7 +8,7 @@
 #     stopped alone (ptrace, sd_notify_tool.py freeze) stops the pings within a second and the
 #     STATUS= line names it; resumed, the pings come back; SIGTERM gives STOPPING=1 and exit 0.
 #   controlplane (under tests/scripts/pg-test): `persist` is READY=1 only once connected to the
-#     database (with an unreachable database: no READY=1, a STATUS= line saying so, and the
+#     database, with every one of its connections (with an unreachable database: no READY=1, a STATUS= line saying so, and the
 #     pings still come as its loop turns, retrying); `serve` is READY=1 when /metrics answers;
 #     both ping every ~0.5 s and send STOPPING=1 on SIGTERM.
 # Usage: test_sd_notify.sh dataplane TRADSYS_DATAPLANE
@@ -210,13 +210,13 @@ test_controlplane() {
 	listen persist.log psql -qtAX -c \
 		"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tradsys-persister'"
 	start_prog "$cp" persist --database "$TRADSYS_TEST_DATABASE" --journal-dir "$work/journal" \
-		--instance "$inst"
+		--instance "$inst" --connections 2
 	wait_line persist.log ' READY=1' 10 || fail "no READY=1 from persist"
 	wait_line persist.log 'ready-check' 5 || fail "no database check at READY=1"
 	ready_once persist.log
 	grep -q "READY=1|STATUS=copying the journals of instance $inst in $work/journal" "$work/persist.log" ||
 		fail "persist READY=1 without its STATUS= line"
-	grep -Eq 'ready-check 1 ?$' "$work/persist.log" ||
+	grep -Eq 'ready-check 2 ?$' "$work/persist.log" ||
 		fail "persist was not connected at READY=1: $(grep ready-check "$work/persist.log")"
 	t=$(awk '$3 ~ /^READY=1/ { print $1; exit }' "$work/persist.log")
 	echo "persist: READY=1 once, connected to the database at that moment"

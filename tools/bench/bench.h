@@ -23,8 +23,9 @@ struct bench_suite {
 };
 
 /*
- * Prints min and median of samples[0..n) as two JSON lines: suite, name, metric, stat, value,
- * unit, followed by the workload parameters given as a preformatted JSON fragment
+ * Prints min and median of samples[0..n) (and max for a rate, a unit ending in "/s") as JSON
+ * lines: suite, name, metric, stat, value, unit, followed by the workload parameters given as a
+ * preformatted JSON fragment
  * ("\"batch\":32,\"items\":10000000") or NULL. Sorts samples in place.
  */
 void bench_report(const char *suite, const char *name, const char *metric, const char *unit,

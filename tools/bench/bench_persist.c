@@ -4,8 +4,12 @@
  *              included, as a worker pays them), in TRADSYS_BENCH_JOURNAL_DIR or /tmp
  *   persister  records/s from journals already written (two workers, the order lifecycle mix of
  *              the integration test: new, ack, fills, cancels, some risk/session/command records)
- *              into PostgreSQL at TRADSYS_BENCH_DATABASE, with and without the orders upsert;
- *              skipped with a hint when the variable is unset
+ *              into PostgreSQL at TRADSYS_BENCH_DATABASE, with and without the orders projection,
+ *              and where the time went per record (reading and formatting, the journal tables'
+ *              COPY, the orders merge, BEGIN/checkpoints/COMMIT; summed over the persister's
+ *              connections); skipped with a hint when the variable is unset.
+ *              TRADSYS_BENCH_PERSIST_CONNECTIONS and TRADSYS_BENCH_PERSIST_BATCH set the
+ *              persister's connections and batch (default: the persister's)
  */
 #include "bench.h"
 
@@ -163,16 +167,28 @@ static int bench_persister(const struct bench_opts *opts, const char *url, bool 
 {
 	uint64_t per = (opts->ops ? opts->ops : PERSIST_DEFAULT_OPS) / PERSIST_WORKERS;
 	double *rate = calloc(opts->runs, sizeof(double));
-	char workload[256], err[1024], instance[32];
+	double *phase[4];
+	static const char *const phase_names[4] = { "read", "copy", "orders", "commit" };
+	const char *conns = getenv("TRADSYS_BENCH_PERSIST_CONNECTIONS");
+	const char *batch_env = getenv("TRADSYS_BENCH_PERSIST_BATCH");
+	uint32_t nconn = conns ? (uint32_t)strtoul(conns, NULL, 10) : 0;
+	uint32_t batch = batch_env ? (uint32_t)strtoul(batch_env, NULL, 10) : 0;
+	char workload[320], err[1024], instance[32], name[64];
 	int rc = 0;
 
+	for (int i = 0; i < 4; i++)
+		phase[i] = calloc(opts->runs, sizeof(double));
 	snprintf(workload, sizeof(workload),
-		 "\"records\":%llu,\"workers\":%d,\"batch\":8192,\"orders_upsert\":%s,"
+		 "\"records\":%llu,\"workers\":%d,\"batch\":%u,\"connections\":%u,"
+		 "\"orders_upsert\":%s,"
 		 "\"mix\":\"new/ack/fill/fill-or-cancel + 3%% risk/session/ack\"",
-		 (unsigned long long)per * PERSIST_WORKERS, PERSIST_WORKERS,
-		 orders ? "true" : "false");
+		 (unsigned long long)per * PERSIST_WORKERS, PERSIST_WORKERS, batch ? batch : 32768,
+		 nconn ? nconn : 2, orders ? "true" : "false");
 	for (unsigned int run = 0; run <= opts->runs && !rc; run++) {
-		struct db_persist_opts po = { .conninfo = url, .no_orders = !orders };
+		struct db_persist_opts po = {
+			.conninfo = url, .no_orders = !orders, .connections = nconn, .batch = batch
+		};
+		struct db_persist_stats st;
 		struct db_persister *p;
 		char *dir = make_dir();
 		uint64_t done = 0, t0, t1;
@@ -205,15 +221,30 @@ static int bench_persister(const struct bench_opts *opts, const char *url, bool 
 			done += (uint64_t)got;
 		}
 		t1 = clock_tsc_end();
-		if (!rc && run > 0)
+		if (!rc && run > 0) {
 			rate[run - 1] = (double)done / bench_seconds(t0, t1);
+			db_persister_stats(p, &st);
+			phase[0][run - 1] = (double)st.read_ns / (double)done;
+			phase[1][run - 1] = (double)st.copy_ns / (double)done;
+			phase[2][run - 1] = (double)st.orders_ns / (double)done;
+			phase[3][run - 1] = (double)st.commit_ns / (double)done;
+		}
 		db_persister_free(p);
 		fclose(po.log);
 		remove_dir(dir);
 	}
-	if (!rc)
+	if (!rc) {
 		bench_report("persist", orders ? "persister" : "persister_no_orders", "throughput",
 			     "records/s", rate, opts->runs, workload);
+		for (int i = 0; i < 4; i++) {
+			snprintf(name, sizeof(name), "%s_%s",
+				 orders ? "persister" : "persister_no_orders", phase_names[i]);
+			bench_report("persist", name, "phase", "ns/record", phase[i], opts->runs,
+				     workload);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		free(phase[i]);
 	free(rate);
 	return rc;
 }

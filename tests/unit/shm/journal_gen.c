@@ -2,7 +2,8 @@
  * journal_gen: a test helper that plays a dataplane's journals, for the persister's integration
  * test. Every record is a pure function of (worker, seq), so a writer killed and restarted
  * resumes where its journal ends and still produces the same journal, and the expected database
- * contents can be printed from the journal itself.
+ * contents can be printed from the journal itself. Orders go through new, ack, partial fill and
+ * fill, cancel or replace (by a new order id), or are rejected.
  *
  *   journal_gen write DIR INSTANCE WORKERS TOTAL RATE [CAPACITY]
  *       appends until each of WORKERS workers has TOTAL/WORKERS records, RATE records/s overall
@@ -25,7 +26,7 @@
 /* The record of (worker, seq). */
 static void make(struct shm_journal_record *r, uint32_t worker, uint64_t seq)
 {
-	uint64_t k = seq % 100;
+	uint64_t k = seq % 100, id = (uint64_t)worker * 1000000000ull + seq / 4 + 1;
 
 	memset(r->payload, 0, sizeof(r->payload));
 	r->version = 1;
@@ -48,7 +49,8 @@ static void make(struct shm_journal_record *r, uint32_t worker, uint64_t seq)
 		snprintf(r->session.session, sizeof(r->session.session), "S%u", worker);
 		snprintf(r->session.detail, sizeof(r->session.detail), "gap\tat \\%llu",
 			 (unsigned long long)seq);
-	} else if (k == 91) {
+	} else if (k == 91 || (seq % 4 >= 2 && id % 11 == 0)) {
+		/* (Also the places of a rejected order's fills: it has no more events.) */
 		r->type = SHM_JOURNAL_COMMAND_ACK;
 		r->len = sizeof(r->command_ack);
 		r->command_ack.command_id = seq;
@@ -56,9 +58,10 @@ static void make(struct shm_journal_record *r, uint32_t worker, uint64_t seq)
 		r->command_ack.result = -(int32_t)(seq % 5);
 		snprintf(r->command_ack.detail, sizeof(r->command_ack.detail), "done");
 	} else {
-		/* Orders of four events: new, ack, a partial fill, then a fill or a cancel. */
+		/* Orders of four events: new, ack, a partial fill, then a fill, a cancel or a
+		 * replace by a new order (id + 500000000). One in eleven is rejected instead of
+		 * acked and has no more events. */
 		struct shm_journal_order *o = &r->order;
-		uint64_t id = (uint64_t)worker * 1000000000ull + seq / 4 + 1;
 		static const uint16_t types[4] = { SHM_JOURNAL_ORDER_NEW, SHM_JOURNAL_ORDER_ACK,
 						   SHM_JOURNAL_ORDER_FILL, SHM_JOURNAL_ORDER_FILL };
 
@@ -73,13 +76,25 @@ static void make(struct shm_journal_record *r, uint32_t worker, uint64_t seq)
 		o->account = (uint32_t)(id % 3) + 1;
 		o->venue = 1;
 		o->side = id % 2 ? SHM_JOURNAL_SELL : SHM_JOURNAL_BUY;
-		if (seq % 4 == 2) {
+		if (seq % 4 == 1 && id % 11 == 0) {
+			r->type = SHM_JOURNAL_ORDER_REJECT;
+			o->leaves = 0;
+			o->reason = 'X';
+			o->venue_order_id = 0;
+		} else if (seq % 4 == 2) {
 			o->last_qty = 40;
 			o->last_px = o->price;
 			o->leaves = 60;
 			o->match_no = seq;
 		} else if (seq % 4 == 3) {
-			if (id % 3 == 0) {
+			if (id % 7 == 0) {
+				r->type = SHM_JOURNAL_ORDER_REPLACE;
+				o->orig_order_id = id;
+				o->order_id = id + 500000000ull;
+				o->venue_order_id = id + 9;
+				o->price++;
+				o->qty = o->leaves = 80;
+			} else if (id % 3 == 0) {
 				r->type = SHM_JOURNAL_ORDER_CANCEL;
 				o->leaves = 0;
 			} else {
