@@ -36,6 +36,7 @@ struct oms {
 	struct hist *risk_hist, *encode_hist;
 	struct refmap tokens;
 	uint64_t next_token;
+	uint64_t next_serial; /* order ids: serial << OMS_SLOT_BITS | slot */
 	uint64_t down_ns[OMS_MAX_VENUES]; /* when each venue's session last dropped */
 	bool offline[OMS_MAX_VENUES]; /* the session cannot take a message now (oms_venue_ready) */
 	struct oms_stats st;
@@ -79,8 +80,8 @@ static uint64_t token_key(uint16_t venue, const char *token, size_t n)
 struct oms *oms_create(const struct oms_cfg *cfg, struct risk_ctx *risk, const struct oms_ops *ops,
 		       void *ctx)
 {
-	if (!cfg->max_orders || !cfg->venues || cfg->venues > OMS_MAX_VENUES || !risk ||
-	    !ops->send || !ops->symbol) {
+	if (!cfg->max_orders || cfg->max_orders > OMS_SLOT_MASK + 1 || !cfg->venues ||
+	    cfg->venues > OMS_MAX_VENUES || !risk || !ops->send || !ops->symbol) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -109,6 +110,13 @@ struct oms *oms_create(const struct oms_cfg *cfg, struct risk_ctx *risk, const s
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m->next_token = (uint64_t)(ts.tv_sec % 86400) * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	/* Order ids too, for good: the serial above the slot starts from the 10 us tick of the
+	 * wall clock since 2025 (47 bits hold them until 2069, so ids stay positive as the signed
+	 * 64-bit numbers of the database and JSON), so a restarted dataplane never reuses an id of
+	 * an earlier run unless that run averaged more than 100,000 orders a second, and ids grow
+	 * in the order the orders were made (the database appends them to its indexes). */
+	const int64_t since = ts.tv_sec > OMS_ID_EPOCH ? ts.tv_sec - OMS_ID_EPOCH : 0;
+	m->next_serial = (uint64_t)since * 100000u + (uint64_t)ts.tv_nsec / 10000u;
 	return m;
 }
 
@@ -162,7 +170,7 @@ static void emit_risk(struct oms *m, const struct oms_order *o, const struct ris
 
 static struct oms_order *by_id(const struct oms *m, uint64_t id)
 {
-	uint32_t i = (uint32_t)id;
+	uint32_t i = (uint32_t)(id & OMS_SLOT_MASK);
 
 	if (i >= m->cfg.max_orders || m->ord[i].id != id || is_final(m->ord[i].state))
 		return NULL;
@@ -334,8 +342,7 @@ int oms_send(struct oms *m, const struct oms_request *r, uint64_t now, uint64_t 
 		stage_record(m, t0, t1);
 
 	m->free_head = o->next_free;
-	o->gen++;
-	o->id = (uint64_t)o->gen << 32 | i;
+	o->id = m->next_serial++ << OMS_SLOT_BITS | i;
 	o->new_token[0] = '\0';
 	o->account = r->account;
 	o->instrument = r->instrument;
@@ -692,7 +699,7 @@ void oms_venue_ready(struct oms *m, uint16_t venue, bool ready)
 
 const struct oms_order *oms_order(const struct oms *m, uint64_t id)
 {
-	uint32_t i = (uint32_t)id;
+	uint32_t i = (uint32_t)(id & OMS_SLOT_MASK);
 
 	if (i >= m->cfg.max_orders || m->ord[i].id != id)
 		return NULL;

@@ -30,6 +30,11 @@
 struct hist; /* core/hist.h: the stage histograms (not part of the strategy API's headers) */
 
 #define OMS_MAX_VENUES 8
+/* An order id is a serial (growing through the day and across restarts) above the order's slot:
+ * at most 2^16 live and recently finished orders per OMS. */
+#define OMS_SLOT_BITS 16
+#define OMS_SLOT_MASK ((1u << OMS_SLOT_BITS) - 1)
+#define OMS_ID_EPOCH 1735689600 /* 2025-01-01T00:00:00Z: where the serial's clock starts */
 
 enum oms_state {
 	OMS_PENDING_NEW,
@@ -71,7 +76,6 @@ struct oms_order {
 	uint64_t sent_ns; /* last request sent */
 	uint64_t trigger_tsc; /* rx TSC of the market data that caused it (tick-to-trade) */
 	uint32_t next_free;
-	uint32_t gen;
 	uint32_t fl_prev, fl_next; /* the in-flight list, oldest request first */
 	bool timed_out;
 };
@@ -115,7 +119,7 @@ struct oms_ops {
 };
 
 struct oms_cfg {
-	uint32_t max_orders; /* live and recently finished orders */
+	uint32_t max_orders; /* live and recently finished orders, at most OMS_SLOT_MASK + 1 */
 	uint16_t venues;
 	char firm[OUCH_FIRM_LEN + 1];
 	uint32_t worker; /* in the token prefix, so workers never collide */

@@ -226,6 +226,12 @@ await_result "$cmd"
 until_ok 5 sh -c "[ \$(awk -F, 'NR > 1 && \$2 == \"mm\" && \$3 == \"ENTER\" && \$8 == 10' '$work/rec/orders.csv' | wc -l) = 2 ]" ||
 	fail "exsim did not receive the order of 10 from the restarted dataplane"
 [ "$(entered 77)" = 1 ] || fail "exsim received $(entered 77) orders of 77, expected 1"
+# The restarted dataplane's orders have ids of their own: each order the venue received is one
+# row of orders (an id reused from the first run would have overwritten that run's row).
+n_ex=$(awk -F, 'NR > 1 && $2 == "mm" && $3 == "ENTER"' "$work/rec/orders.csv" | wc -l)
+order_rows() { sql "SELECT count(DISTINCT order_id) FROM orders WHERE instance = '$inst'"; }
+for _ in $(seq 100); do [ "$(order_rows)" = "$n_ex" ] && break; sleep 0.1; done
+[ "$(order_rows)" = "$n_ex" ] || fail "$(order_rows) order rows for the $n_ex orders exsim received"
 ok
 
 kill -TERM "$srv"

@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "hist.h"
 #include "oms.h"
@@ -528,4 +529,51 @@ Test(oms, a_venue_not_ready_takes_nothing_and_costs_no_risk_tokens)
 	cr_assert_eq(oms_replace(oms, first, 1000100, 10, 0, 2000), -ENOTCONN);
 	cr_assert_eq(oms_cancel(oms, first, 0, 2000), -ENOTCONN);
 	cr_assert_eq(nout, 1);
+}
+
+Test(oms, order_ids_grow_and_a_restarted_oms_never_reuses_one)
+{
+	struct oms_cfg oc = { .max_orders = 16, .venues = 1, .firm = "TSYS" };
+	struct oms_ops ops = { .send = cap_send, .on_event = cap_event, .symbol = symbol };
+	uint64_t last = 0;
+
+	for (int k = 0; k < 5; k++) {
+		uint64_t id = buy(10 + k, 1000000);
+		cr_assert_gt(id, last, "id %lu after %lu", (unsigned long)id, (unsigned long)last);
+		cr_assert_eq(id & OMS_SLOT_MASK, (uint64_t)k, "the slot is the id's low bits");
+		last = id;
+	}
+	/* The same process restarted a millisecond later: its first id is above every earlier one
+	 * (the serial starts from the wall clock's 10 us tick, five orders moved it 50 us). */
+	struct timespec ms = { 0, 1000000 };
+	nanosleep(&ms, NULL);
+	struct oms *again = oms_create(&oc, risk, &ops, NULL);
+	struct oms_request r = {
+		.account = ACCT, .instrument = INSTR, .side = 'B', .price = 1000000, .qty = 77
+	};
+	uint64_t id = 0;
+	cr_assert_not_null(again);
+	cr_assert_eq(oms_send(again, &r, 1000, &id), 0);
+	cr_assert_gt(id, last);
+	cr_assert_eq(id & OMS_SLOT_MASK, 0);
+	oms_destroy(again);
+	/* More slots than an id holds is refused. */
+	oc.max_orders = OMS_SLOT_MASK + 2;
+	cr_assert_null(oms_create(&oc, risk, &ops, NULL));
+	cr_assert_eq(errno, EINVAL);
+}
+
+Test(oms, order_ids_are_positive_signed_64_bit_numbers)
+{
+	uint64_t id = buy(10, 1000000);
+
+	/* The database stores them in bigint and JSON carries them as integers; the serial above
+	 * the slot is the 10 us tick since 2025 (until 2069 below 2^63). */
+	cr_assert_lt(id, (uint64_t)INT64_MAX);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	uint64_t tick = (uint64_t)(now.tv_sec - OMS_ID_EPOCH) * 100000u;
+	uint64_t serial = id >> OMS_SLOT_BITS;
+	cr_assert(serial <= tick + 100000u && serial + 100000u >= tick, "serial %lu, wall tick %lu",
+		  (unsigned long)serial, (unsigned long)tick);
 }
