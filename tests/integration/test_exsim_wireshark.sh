@@ -90,12 +90,21 @@ rate = 2000
 EOF
 
 # A 64 MiB capture buffer: with the default 2 MiB, a capture starved of CPU by a loaded machine
-# (the sanitizer build beside other tests) dropped packets exsim had sent.
-ip netns exec "$nsc" tshark -i "$vc" -B 64 -w "$work/cap.pcapng" -f "udp or tcp" \
+# (the sanitizer build beside other tests) dropped packets exsim had sent. -P -l also prints
+# each packet as it is captured, so the test sees the capture working before exsim starts:
+# "Capturing on" alone came before packets were really taken (a sanitizer run missed the first
+# hundred).
+ip netns exec "$nsc" tshark -i "$vc" -B 64 -w "$work/cap.pcapng" -f "udp or tcp" -P -l \
 	>"$work/tshark.out" 2>"$work/tshark.err" &
 pids+=($!)
-for _ in $(seq 200); do grep -qs "Capturing on" "$work/tshark.err" && break; sleep 0.05; done
-grep -q "Capturing on" "$work/tshark.err" || fail "tshark did not start capturing"
+for _ in $(seq 100); do
+	# A probe to the discard port, which none of the decodes below looks at.
+	ip netns exec "$nsc" python3 -c 'import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"probe", ("10.203.0.1", 9))'
+	[ -s "$work/tshark.out" ] && break
+	sleep 0.1
+done
+[ -s "$work/tshark.out" ] || fail "tshark captured nothing of the probes: $(cat "$work/tshark.err")"
 
 ip netns exec "$nsv" "$exsim" --config "$work/exsim.conf" >"$work/exsim.out" 2>"$work/exsim.err" &
 exsim_pid=$!
