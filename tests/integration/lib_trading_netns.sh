@@ -12,6 +12,9 @@
 #                                   configured, no strategy, journal in WORK/journal, report in
 #                                   WORK/report.txt
 #   trading_dataplane_start DP WORK TAG INSTANCE   sets dp_pid; waits until its worker runs
+#   trading_cleanup TAG INSTANCE WORK [PID...]   for the trap: kills the PIDs, removes the
+#                                   namespaces, the instance's shm objects and WORK
+#   trading_fail_report WORK FILE...   the tails of WORK's FILEs and exsim's record of session mm
 # The caller defines fail(); the functions call it when something does not start.
 trading_netns_up() {
 	local tag=$1 side addr
@@ -132,4 +135,27 @@ trading_dataplane_start() {
 		sleep 0.1
 	done
 	fail "the dataplane did not reach running"
+}
+
+trading_cleanup() {
+	local tag=$1 inst=$2 work=$3 p
+	shift 3
+	for p in "$@"; do
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	trading_netns_down "$tag"
+	rm -f "/dev/shm/tradsys-$inst-stats" "/dev/shm/tradsys-$inst-cmd-"*
+	rm -rf "$work"
+}
+
+trading_fail_report() {
+	local work=$1 f
+	shift
+	for f in "$@"; do
+		[ -s "$work/$f" ] && tail -n 15 "$work/$f" | sed "s/^/  $f: /"
+	done
+	[ -f "$work/rec/orders.csv" ] && awk -F, '$2 == "mm"' "$work/rec/orders.csv" | tail -n 15 |
+		sed "s/^/  exsim orders.csv: /"
+	return 0
 }

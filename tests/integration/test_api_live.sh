@@ -27,23 +27,11 @@ tag="tal$$"
 inst="live$$"
 work=$(mktemp -d /tmp/tradsys-api-live-XXXXXX)
 dp_pid='' ex_pid='' srv='' ps_pid=''
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	for p in $srv $ps_pid $dp_pid $ex_pid; do
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	trading_netns_down "$tag"
-	rm -f "/dev/shm/tradsys-$inst-stats" "/dev/shm/tradsys-$inst-cmd-0"
-	rm -rf "$work"
-}
+# shellcheck disable=SC2317,SC2086 # called by the trap; the pids split on purpose
+cleanup() { trading_cleanup "$tag" "$inst" "$work" $srv $ps_pid $dp_pid $ex_pid; }
 fail() {
 	echo "FAIL: $*"
-	for f in srv.err ps.err dp.err dp.out ex.err; do
-		[ -s "$work/$f" ] && tail -n 15 "$work/$f" | sed "s/^/  $f: /"
-	done
-	[ -f "$work/rec/orders.csv" ] && awk -F, '$2 == "mm"' "$work/rec/orders.csv" | tail -n 15 |
-		sed "s/^/  exsim orders.csv: /"
+	trading_fail_report "$work" srv.err ps.err dp.err dp.out ex.err
 	exit 1
 }
 # shellcheck source=lib_trading_netns.sh
