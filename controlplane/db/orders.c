@@ -5,6 +5,7 @@
  * sorting and windowing the batch's events again, which was most of the persister's time.
  */
 #include "db.h"
+#include "copy_text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -163,30 +164,6 @@ size_t db_order_fold_marks(const struct db_order_fold *f)
 	return f->marks;
 }
 
-/* Decimal digits of v at p; returns the end. */
-static char *put_i64(char *p, int64_t v)
-{
-	char tmp[20];
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	int n = 0;
-
-	if (v < 0)
-		*p++ = '-';
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static char *col(char *p, int64_t v)
-{
-	*p++ = '\t';
-	return put_i64(p, v);
-}
-
 /* Bound of one staging row: the instance, 18 numbers, the side and the status. */
 #define STAGE_ROW_MAX (SHM_JOURNAL_NAME_LEN + 20 * 22 + 24)
 
@@ -194,49 +171,39 @@ int db_order_fold_format(const struct db_order_fold *f, const char *instance, st
 {
 	size_t ilen = strnlen(instance, SHM_JOURNAL_NAME_LEN - 1), need = f->n * STAGE_ROW_MAX;
 
-	if (out->len + need > out->cap) {
-		size_t cap = out->cap ? out->cap : 1 << 16;
-		char *p;
-		while (cap < out->len + need)
-			cap *= 2;
-		if (!(p = realloc(out->p, cap)))
-			return -ENOMEM;
-		out->p = p;
-		out->cap = cap;
-	}
+	if (db_buf_reserve(out, need))
+		return -ENOMEM;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct db_order_row *x = &f->rows[i];
 		if (!x->has_event)
 			continue;
 		const char *st = status_names[x->replaced ? DB_ORDER_REPLACED : x->status];
-		char *p = out->p + out->len;
 		uint8_t side = x->side > 0x20 && x->side < 0x7f && x->side != '\\' ? x->side : '?';
 
-		memcpy(p, instance, ilen);
-		p += ilen;
-		p = col(p, x->worker);
-		p = col(p, (int64_t)x->order_id);
-		p = col(p, (int64_t)x->orig_order_id);
-		p = col(p, (int64_t)x->venue_order_id);
-		p = col(p, x->account);
-		p = col(p, x->instrument);
-		p = col(p, x->venue);
-		p = col(p, x->strategy);
-		*p++ = '\t';
-		*p++ = (char)side;
-		p = col(p, x->price);
-		p = col(p, x->qty);
-		p = col(p, x->replaced ? 0 : x->leaves);
-		p = col(p, x->cum_qty);
-		*p++ = '\t';
-		memcpy(p, st, strlen(st));
-		p += strlen(st);
-		p = col(p, x->reason);
-		p = col(p, (int64_t)x->created_ns);
-		p = col(p, (int64_t)x->updated_ns);
-		p = col(p, (int64_t)x->last_seq);
-		*p++ = '\n';
-		out->len = (size_t)(p - out->p);
+		memcpy(out->p + out->len, instance, ilen);
+		out->len += ilen;
+		col_i64(out, x->worker);
+		col_id(out, x->order_id);
+		col_id(out, x->orig_order_id);
+		col_id(out, x->venue_order_id);
+		col_i64(out, x->account);
+		col_i64(out, x->instrument);
+		col_i64(out, x->venue);
+		col_i64(out, x->strategy);
+		put_c(out, '\t');
+		put_c(out, (char)side);
+		col_i64(out, x->price);
+		col_i64(out, x->qty);
+		col_i64(out, x->replaced ? 0 : x->leaves);
+		col_i64(out, x->cum_qty);
+		put_c(out, '\t');
+		memcpy(out->p + out->len, st, strlen(st));
+		out->len += strlen(st);
+		col_i64(out, x->reason);
+		col_id(out, x->created_ns);
+		col_id(out, x->updated_ns);
+		col_id(out, x->last_seq);
+		put_c(out, '\n');
 		out->rows++;
 	}
 	return 0;

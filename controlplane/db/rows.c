@@ -5,6 +5,7 @@
  * ASCII and escaped: a damaged or hostile record can make an odd row, never a broken COPY stream.
  */
 #include "db.h"
+#include "copy_text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,66 +36,6 @@ const char *db_rows_copy_sql(enum db_table t)
 }
 
 /* Makes room for n more bytes. */
-static int reserve(struct db_buf *b, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->len + n <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 1 << 16;
-	while (cap < b->len + n)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p)
-		return -ENOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-/* Appenders: the caller reserved enough room for the whole row first. */
-static inline void put_c(struct db_buf *b, char c)
-{
-	b->p[b->len++] = c;
-}
-
-static inline void put_u64(struct db_buf *b, uint64_t v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		b->p[b->len++] = tmp[--n];
-}
-
-static inline void put_i64(struct db_buf *b, int64_t v)
-{
-	if (v < 0) {
-		put_c(b, '-');
-		put_u64(b, (uint64_t)0 - (uint64_t)v);
-	} else {
-		put_u64(b, (uint64_t)v);
-	}
-}
-
-/* A column separator and a signed value: the common case. */
-static inline void col_i64(struct db_buf *b, int64_t v)
-{
-	put_c(b, '\t');
-	put_i64(b, v);
-}
-
-/* A 64-bit id stored in bigint with the same bits. */
-static inline void col_id(struct db_buf *b, uint64_t v)
-{
-	col_i64(b, (int64_t)v);
-}
-
 /* Text of at most max bytes (stops at NUL), printable ASCII only, COPY-escaped (<= 2*max). */
 static void col_text(struct db_buf *b, const char *s, size_t max)
 {
@@ -147,7 +88,7 @@ int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
 	case SHM_JOURNAL_ORDER_REPLACE: {
 		const struct shm_journal_order *o = &r->order;
 		b = &rows->t[DB_ORDER_EVENTS];
-		if (reserve(b, ROW_MAX))
+		if (db_buf_reserve(b, ROW_MAX))
 			return -ENOMEM;
 		key(b, instance, ilen, worker, r);
 		put_c(b, '\t');
@@ -177,7 +118,7 @@ int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
 	case SHM_JOURNAL_RISK: {
 		const struct shm_journal_risk *k = &r->risk;
 		b = &rows->t[DB_RISK_EVENTS];
-		if (reserve(b, ROW_MAX))
+		if (db_buf_reserve(b, ROW_MAX))
 			return -ENOMEM;
 		key(b, instance, ilen, worker, r);
 		col_id(b, r->wall_ns);
@@ -196,7 +137,7 @@ int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
 	case SHM_JOURNAL_SESSION: {
 		const struct shm_journal_session *s = &r->session;
 		b = &rows->t[DB_SESSION_EVENTS];
-		if (reserve(b, ROW_MAX))
+		if (db_buf_reserve(b, ROW_MAX))
 			return -ENOMEM;
 		key(b, instance, ilen, worker, r);
 		col_id(b, r->wall_ns);
@@ -212,7 +153,7 @@ int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
 	case SHM_JOURNAL_COMMAND_ACK: {
 		const struct shm_journal_command_ack *a = &r->command_ack;
 		b = &rows->t[DB_COMMAND_RESULTS];
-		if (reserve(b, ROW_MAX))
+		if (db_buf_reserve(b, ROW_MAX))
 			return -ENOMEM;
 		key(b, instance, ilen, worker, r);
 		col_id(b, r->wall_ns);
@@ -226,7 +167,7 @@ int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
 		static const char hex[] = "0123456789abcdef";
 		uint32_t len = r->len <= SHM_JOURNAL_PAYLOAD_MAX ? r->len : SHM_JOURNAL_PAYLOAD_MAX;
 		b = &rows->t[DB_JOURNAL_UNKNOWN];
-		if (reserve(b, RAW_ROW_MAX))
+		if (db_buf_reserve(b, RAW_ROW_MAX))
 			return -ENOMEM;
 		key(b, instance, ilen, worker, r);
 		col_id(b, r->wall_ns);
