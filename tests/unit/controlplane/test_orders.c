@@ -30,8 +30,8 @@ static void teardown(void)
 
 TestSuite(orders, .init = setup, .fini = teardown);
 
-/* Folds an event of order id of worker 1 with leaves and last_qty; its seq and time advance. */
-static void ev(uint16_t type, uint64_t id, int64_t leaves, int64_t last_qty, uint64_t venue_ref)
+/* An order record of type whose seq and time advance with every call. */
+static struct shm_journal_record record(uint16_t type)
 {
 	struct shm_journal_record r = { .type = type,
 					.version = 1,
@@ -40,6 +40,15 @@ static void ev(uint16_t type, uint64_t id, int64_t leaves, int64_t last_qty, uin
 	atomic_store(&r.seq, next_seq);
 	r.wall_ns = 1000 + next_seq;
 	next_seq++;
+	r.order.side = SHM_JOURNAL_BUY;
+	return r;
+}
+
+/* Folds an event of order id of worker 1 with leaves and last_qty; its seq and time advance. */
+static void ev(uint16_t type, uint64_t id, int64_t leaves, int64_t last_qty, uint64_t venue_ref)
+{
+	struct shm_journal_record r = record(type);
+
 	r.order.order_id = id;
 	r.order.venue_order_id = venue_ref;
 	r.order.qty = 100;
@@ -47,24 +56,17 @@ static void ev(uint16_t type, uint64_t id, int64_t leaves, int64_t last_qty, uin
 	r.order.leaves = leaves;
 	r.order.last_qty = last_qty;
 	r.order.account = 3;
-	r.order.side = SHM_JOURNAL_BUY;
 	cr_assert_eq(db_order_fold_add(fold, 1, &r), 0);
 }
 
 static void replace(uint64_t old_id, uint64_t new_id, int64_t qty)
 {
-	struct shm_journal_record r = { .type = SHM_JOURNAL_ORDER_REPLACE,
-					.version = 1,
-					.len = sizeof(struct shm_journal_order) };
+	struct shm_journal_record r = record(SHM_JOURNAL_ORDER_REPLACE);
 
-	atomic_store(&r.seq, next_seq);
-	r.wall_ns = 1000 + next_seq;
-	next_seq++;
 	r.order.order_id = new_id;
 	r.order.orig_order_id = old_id;
 	r.order.qty = r.order.leaves = qty;
 	r.order.price = 5001;
-	r.order.side = SHM_JOURNAL_BUY;
 	cr_assert_eq(db_order_fold_add(fold, 1, &r), 0);
 }
 
