@@ -4,8 +4,9 @@
  * price is one load and finding the next best level is a bit scan. The ladder covers a window of
  * W prices that starts a little better than the best price; the rare levels worse than the window
  * sit in a sorted array, and the window follows the touch. Each order records its level, so a
- * cancel or replace never searches. Each level is a FIFO of orders linked by pool index; order ids
- * map to pool slots through the core refmap. No allocation after match_create().
+ * cancel or replace never searches. Each level is a FIFO of orders linked by pool index. An order
+ * id carries its pool slot in its low bits under a serial number (see order_id()), so finding an
+ * order by id is one load and a compare, with no map to keep. No allocation after match_create().
  */
 #include "match.h"
 
@@ -14,7 +15,6 @@
 #include <string.h>
 
 #include "mem.h"
-#include "refmap.h"
 
 #define NIL UINT32_MAX
 /* Ladder width bounds: at most one summary word over 64 bitmap words. */
@@ -23,7 +23,7 @@
 
 /* A resting order (40 bytes). Its price, side and instrument are those of its level. */
 struct mord {
-	uint64_t id;
+	uint64_t id; /* 0 while the slot is free or reserved */
 	uint64_t user;
 	int64_t qty;
 	uint32_t prev, next; /* FIFO within the level; next doubles as the free-list link */
@@ -68,8 +68,9 @@ struct match_engine {
 	uint32_t live;
 	uint32_t wmask; /* ladder width W - 1 */
 	int64_t margin; /* the ladder starts this many prices better than the best when it moves */
-	struct refmap ids; /* order id -> pool index */
-	uint64_t next_id;
+	uint32_t id_shift; /* an id is serial << id_shift | slot */
+	uint64_t slot_mask; /* (1 << id_shift) - 1: also the slot part of an id with no slot */
+	uint64_t next_id; /* the last serial handed out */
 	uint64_t next_match;
 	struct match_cfg cfg;
 	struct match_stats stats;
@@ -357,24 +358,65 @@ static inline void level_append(struct match_engine *e, struct mlevel *l, uint32
 	l->qty += o->qty;
 }
 
-static inline void order_free(struct match_engine *e, uint32_t idx)
+/*
+ * Order ids. Each accepted order takes the next serial and, at once, the pool slot it will rest
+ * in (slot_take()); its id is serial << id_shift | slot, so ids grow in acceptance order, never
+ * repeat, and name their slot. An order that does not rest gives its slot back (slot_give()).
+ * A slot's id field is 0 unless an order rests there, so a stale id finds nothing. When the pool
+ * is empty at acceptance the id's slot part is slot_mask, which names no slot (max_orders <=
+ * slot_mask), and the order cannot rest.
+ */
+static inline uint64_t order_id(struct match_engine *e, uint32_t slot)
 {
-	refmap_del(&e->ids, e->ord[idx].id);
-	e->ord[idx].next = e->free_ord;
-	e->free_ord = idx;
-	e->live--;
+	return ++e->next_id << e->id_shift | (slot == NIL ? e->slot_mask : slot);
 }
 
-/* Takes an order out of its level and the pool, and the level off the book once empty. */
-static inline void order_remove(struct match_engine *e, uint32_t idx)
+/* The pool slot of a resting order's id, or NIL. */
+static inline uint32_t order_find(const struct match_engine *e, uint64_t id)
+{
+	uint64_t idx = id & e->slot_mask;
+
+	if (id == 0 || idx >= e->cfg.max_orders || e->ord[idx].id != id)
+		return NIL;
+	return (uint32_t)idx;
+}
+
+static inline uint32_t slot_take(struct match_engine *e)
+{
+	uint32_t idx = e->free_ord;
+
+	if (idx != NIL)
+		e->free_ord = e->ord[idx].next;
+	return idx;
+}
+
+static inline void slot_give(struct match_engine *e, uint32_t idx)
+{
+	if (idx == NIL)
+		return;
+	e->ord[idx].id = 0;
+	e->ord[idx].next = e->free_ord;
+	e->free_ord = idx;
+}
+
+/* Takes an order out of its level, and the level off the book once empty; the slot stays taken. */
+static inline void order_detach(struct match_engine *e, uint32_t idx)
 {
 	uint32_t lvl = e->ord[idx].lvl;
 	struct mlevel *l = &e->lv[lvl];
 
 	level_unlink(e, l, idx);
-	order_free(e, idx);
+	e->ord[idx].id = 0;
+	e->live--;
 	if (l->head == NIL)
 		level_remove(e, lvl);
+}
+
+/* Takes an order off the book and its slot back to the pool. */
+static inline void order_remove(struct match_engine *e, uint32_t idx)
+{
+	order_detach(e, idx);
+	slot_give(e, idx);
 }
 
 /* ---- events ---- */
@@ -441,11 +483,11 @@ static int64_t executable(struct match_engine *e, const struct match_order *o, i
 }
 
 /*
- * Matches an accepted order (id) against the opposite side, then rests or cancels what remains.
- * Returns 0.
+ * Matches an accepted order (id, which names slot) against the opposite side, then rests what
+ * remains in slot or cancels it. Returns true when the order rested.
  */
-static int execute_and_rest(struct match_engine *e, const struct match_order *o, uint64_t id,
-			    int64_t leaves)
+static bool execute_and_rest(struct match_engine *e, const struct match_order *o, uint64_t id,
+			     int64_t leaves, uint32_t slot)
 {
 	int side = o->side == MATCH_SELL;
 	uint32_t sx = o->instrument * 2 + (uint32_t)side;
@@ -454,12 +496,12 @@ static int execute_and_rest(struct match_engine *e, const struct match_order *o,
 	if (o->tif == MATCH_FOK && executable(e, o, side, leaves) < leaves) {
 		e->stats.canceled++;
 		emit_simple(e, MATCH_EV_CANCELED, MATCH_R_FOK, o, id, leaves, 0);
-		return 0;
+		return false;
 	}
 	if (o->min_qty > 0 && executable(e, o, side, o->min_qty) < o->min_qty) {
 		e->stats.canceled++;
 		emit_simple(e, MATCH_EV_CANCELED, MATCH_R_MIN_QTY, o, id, leaves, 0);
-		return 0;
+		return false;
 	}
 
 	while (leaves > 0 && opp->best != NIL) {
@@ -471,7 +513,7 @@ static int execute_and_rest(struct match_engine *e, const struct match_order *o,
 		if (r->firm == o->firm) {
 			e->stats.canceled++;
 			emit_simple(e, MATCH_EV_CANCELED, MATCH_R_SELF_TRADE, o, id, leaves, 0);
-			return 0;
+			return false;
 		}
 		int64_t fill = leaves < r->qty ? leaves : r->qty;
 		uint64_t match_no = ++e->next_match;
@@ -507,27 +549,33 @@ static int execute_and_rest(struct match_engine *e, const struct match_order *o,
 	}
 
 	if (leaves == 0)
-		return 0;
+		return false;
 	if (o->market || o->tif != MATCH_DAY) {
 		e->stats.canceled++;
 		emit_simple(e, MATCH_EV_CANCELED, MATCH_R_IOC, o, id, leaves, 0);
-		return 0;
+		return false;
 	}
 
-	uint32_t lvl = e->free_ord == NIL ? NIL : level_get_or_add(e, sx, o->price);
+	uint32_t lvl = slot == NIL ? NIL : level_get_or_add(e, sx, o->price);
 	if (lvl == NIL) {
 		e->stats.canceled++;
 		emit_simple(e, MATCH_EV_CANCELED, MATCH_R_BOOK_FULL, o, id, leaves, 0);
-		return 0;
+		return false;
 	}
-	uint32_t idx = e->free_ord;
-	struct mord *n = &e->ord[idx];
-	e->free_ord = n->next;
+	struct mord *n = &e->ord[slot];
 	*n = (struct mord){ .id = id, .user = o->user, .qty = leaves, .lvl = lvl, .firm = o->firm };
-	level_append(e, &e->lv[lvl], idx);
-	refmap_put(&e->ids, id, idx);
+	level_append(e, &e->lv[lvl], slot);
 	e->live++;
 	emit_simple(e, MATCH_EV_RESTED, MATCH_R_NONE, o, id, leaves, leaves);
+	return true;
+}
+
+/* execute_and_rest(), giving the slot back unless the order rested in it. Returns 0. */
+static int run_order(struct match_engine *e, const struct match_order *o, uint64_t id,
+		     int64_t leaves, uint32_t slot)
+{
+	if (!execute_and_rest(e, o, id, leaves, slot))
+		slot_give(e, slot);
 	return 0;
 }
 
@@ -559,17 +607,18 @@ int match_submit(struct match_engine *e, const struct match_order *o, uint64_t *
 		if (opp->best != NIL && crosses(side, o, e->lv[opp->best].price))
 			return reject(e, o, MATCH_R_WOULD_CROSS);
 	}
-	*id = ++e->next_id;
+	uint32_t slot = slot_take(e);
+	*id = order_id(e, slot);
 	e->stats.accepted++;
 	emit_simple(e, MATCH_EV_ACCEPTED, MATCH_R_NONE, o, *id, o->qty, o->qty);
-	return execute_and_rest(e, o, *id, o->qty);
+	return run_order(e, o, *id, o->qty, slot);
 }
 
 int match_cancel(struct match_engine *e, uint64_t id, int64_t leaves)
 {
-	uint32_t idx = refmap_get(&e->ids, id);
+	uint32_t idx = order_find(e, id);
 
-	if (idx == REFMAP_NONE)
+	if (idx == NIL)
 		return -ENOENT;
 	struct mord *o = &e->ord[idx];
 	if (leaves < 0)
@@ -604,10 +653,10 @@ int match_cancel(struct match_engine *e, uint64_t id, int64_t leaves)
 
 int match_replace(struct match_engine *e, uint64_t id, int64_t price, int64_t qty, uint64_t *new_id)
 {
-	uint32_t idx = refmap_get(&e->ids, id);
+	uint32_t idx = order_find(e, id);
 
 	*new_id = 0;
-	if (idx == REFMAP_NONE)
+	if (idx == NIL)
 		return -ENOENT;
 	if (qty <= 0 || qty > MATCH_QTY_MAX || price <= 0 || price >= MATCH_PRICE_MAX)
 		return -EINVAL;
@@ -634,23 +683,22 @@ int match_replace(struct match_engine *e, uint64_t id, int64_t price, int64_t qt
 		.leaves = qty,
 	};
 
-	*new_id = ++e->next_id;
+	/* The new id names the same slot: the order keeps it whether it keeps its place or not. */
+	*new_id = order_id(e, idx);
 	ev.new_id = *new_id;
 	e->stats.replaced++;
 	if (price == l->price && qty <= o->qty) {
 		/* Same price, no more shares: the order keeps its place under its new id. */
 		l->qty -= o->qty - qty;
 		o->qty = qty;
-		refmap_del(&e->ids, id);
 		o->id = *new_id;
-		refmap_put(&e->ids, *new_id, idx);
 		ev.kept_priority = true;
 		emit(e, &ev);
 		return 0;
 	}
-	order_remove(e, idx);
+	order_detach(e, idx);
 	emit(e, &ev);
-	return execute_and_rest(e, &req, *new_id, qty);
+	return run_order(e, &req, *new_id, qty, idx);
 }
 
 void match_bbo(const struct match_engine *e, uint32_t instrument, int64_t *bid, int64_t *bid_qty,
@@ -667,8 +715,8 @@ void match_bbo(const struct match_engine *e, uint32_t instrument, int64_t *bid, 
 
 int64_t match_order_leaves(const struct match_engine *e, uint64_t id)
 {
-	uint32_t idx = refmap_get(&e->ids, id);
-	return idx == REFMAP_NONE ? -ENOENT : e->ord[idx].qty;
+	uint32_t idx = order_find(e, id);
+	return idx == NIL ? -ENOENT : e->ord[idx].qty;
 }
 
 uint32_t match_order_count(const struct match_engine *e)
@@ -723,9 +771,12 @@ struct match_engine *match_create(const struct match_cfg *cfg, match_event_fn on
 	e->slots = core_mem_alloc(e->slots_sz);
 	e->bits = core_mem_alloc(e->bits_sz);
 	e->fars = core_mem_alloc(e->fars_sz);
-	if (!e->ord || !e->lv || !e->sides || !e->slots || !e->bits || !e->fars ||
-	    refmap_init(&e->ids, cfg->max_orders) != 0)
+	if (!e->ord || !e->lv || !e->sides || !e->slots || !e->bits || !e->fars)
 		goto nomem;
+	/* The smallest slot field with a value above every slot, for an id with no slot. */
+	while ((1ull << e->id_shift) - 1 < cfg->max_orders)
+		e->id_shift++;
+	e->slot_mask = (1ull << e->id_shift) - 1;
 	memset(e->slots, 0xff, e->slots_sz);
 	for (uint64_t i = 0; i < nsides; i++) {
 		struct mside *s = &e->sides[i];
@@ -757,6 +808,5 @@ void match_destroy(struct match_engine *e)
 	core_mem_free(e->slots, e->slots_sz);
 	core_mem_free(e->bits, e->bits_sz);
 	core_mem_free(e->fars, e->fars_sz);
-	refmap_free(&e->ids);
 	free(e);
 }

@@ -70,7 +70,9 @@ struct match_event {
 	bool passive; /* EXECUTED: this order was resting */
 	bool kept_priority; /* REPLACED */
 	uint32_t instrument;
-	uint64_t id; /* the engine's order id (also its ITCH order reference) */
+	/* The engine's order id (also its ITCH order reference): ids grow in acceptance order and
+	 * are never reused; the low bits name the order's pool slot. */
+	uint64_t id;
 	uint64_t user;
 	int64_t price;
 	int64_t qty; /* executed, canceled or rested quantity */

@@ -653,3 +653,62 @@ Test(match, random_operations_over_far_and_drifting_prices_agree_with_the_model,
 	struct match_cfg cfg = { .instruments = 1, .max_orders = 4096, .max_levels = 300 };
 	random_against_model(&cfg, 200000, 3000, 700);
 }
+
+/*
+ * Order ids name pool slots under a serial: they grow in acceptance order, a slot reused by a new
+ * order never makes an old id valid again, and a replace's new id finds the same order.
+ */
+Test(match, ids_grow_and_never_come_back)
+{
+	struct match_cfg cfg = { .instruments = 1, .max_orders = 2, .max_levels = 8 };
+	struct match_order o = { .instrument = 0, .firm = 1, .side = MATCH_BUY, .qty = 10 };
+	uint64_t a, b, c, d, na, x;
+	nev = 0;
+	struct match_engine *e = match_create(&cfg, record, NULL);
+	cr_assert_not_null(e);
+
+	o.price = 100;
+	cr_assert_eq(match_submit(e, &o, &a), 0);
+	o.price = 101;
+	cr_assert_eq(match_submit(e, &o, &b), 0);
+	cr_assert_gt(b, a);
+	cr_assert_eq(match_order_leaves(e, a), 10);
+	cr_assert_eq(match_order_leaves(e, b), 10);
+
+	/* The pool is full: an order that would rest is canceled, yet it got an id of its own. */
+	o.price = 102;
+	cr_assert_eq(match_submit(e, &o, &c), 0);
+	cr_assert_gt(c, b);
+	cr_assert_eq(evs[nev - 1].kind, MATCH_EV_CANCELED);
+	cr_assert_eq(evs[nev - 1].reason, MATCH_R_BOOK_FULL);
+	cr_assert_eq(match_order_leaves(e, c), -ENOENT);
+
+	/* Even with the pool full, an order that fills in full trades. */
+	struct match_order s = { .instrument = 0, .firm = 2, .side = MATCH_SELL, .qty = 10,
+				 .price = 101 };
+	cr_assert_eq(match_submit(e, &s, &x), 0);
+	cr_assert_eq(count_kind(0, MATCH_EV_EXECUTED), 2);
+	cr_assert_eq(match_order_leaves(e, b), -ENOENT, "b filled");
+
+	/* b's slot goes to d; b stays unknown, and so do ids nobody was given. */
+	o.price = 99;
+	cr_assert_eq(match_submit(e, &o, &d), 0);
+	cr_assert_eq(evs[nev - 1].kind, MATCH_EV_RESTED);
+	cr_assert_eq(match_order_leaves(e, d), 10);
+	cr_assert_eq(match_order_leaves(e, b), -ENOENT);
+	cr_assert_eq(match_cancel(e, b, 0), -ENOENT);
+	cr_assert_eq(match_order_leaves(e, 0), -ENOENT);
+	cr_assert_eq(match_order_leaves(e, d + 1), -ENOENT);
+	cr_assert_eq(match_order_leaves(e, UINT64_MAX), -ENOENT);
+
+	/* A replace to a new price: the old id is gone, the new one is the order. */
+	cr_assert_eq(match_replace(e, a, 98, 7, &na), 0);
+	cr_assert_gt(na, d);
+	cr_assert_eq(match_order_leaves(e, a), -ENOENT);
+	cr_assert_eq(match_order_leaves(e, na), 7);
+	cr_assert_eq(match_order_count(e), 2);
+	cr_assert_eq(match_cancel(e, na, 0), 0);
+	cr_assert_eq(match_order_leaves(e, na), -ENOENT);
+	cr_assert_eq(match_order_count(e), 1);
+	match_destroy(e);
+}
