@@ -32,6 +32,7 @@
 # spinning on the highest allowed CPU and exsim on the others, as on a box with an isolated
 # worker core; by default the worker backs off when idle and shares the CPUs, which is what a
 # test on a busy machine wants.
+# TRADSYS_TRADING_FEED_RATE sets exsim's background flow in messages/s (default 3000).
 set -euo pipefail
 dp=$1
 exsim=$2
@@ -109,7 +110,7 @@ price = 300.00
 tick = 0.01
 [flow]
 mode = synthetic
-rate = 3000
+rate = ${TRADSYS_TRADING_FEED_RATE:-3000}
 cross_pct = 15
 cancel_pct = 40
 EOF

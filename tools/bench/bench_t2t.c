@@ -11,6 +11,7 @@
  * on a box whose worker core is isolated; on this 2-vCPU VM the worker's core is still shared
  * with whatever else the kernel schedules there, so the tail shows that.
  * Usage: tradsys-bench t2t [--runs N] [--ops SECONDS] [--file DRIVER]   (needs root)
+ * TRADSYS_TRADING_FEED_RATE sets exsim's background flow (messages/s, default 3000).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,9 +49,11 @@ static int run_t2t(const struct bench_opts *o)
 	}
 	if (exe_dir(dir, sizeof(dir)))
 		return 1;
+	/* exsim's background flow in messages/s: test_trading.sh's default unless overridden. */
+	const char *rate = getenv("TRADSYS_TRADING_FEED_RATE");
 	snprintf(wl, sizeof(wl),
-		 "\"driver\":\"%s\",\"seconds\":%lu,\"feed_rate\":3000,\"worker\":\"spin, pinned\"",
-		 driver, secs);
+		 "\"driver\":\"%s\",\"seconds\":%lu,\"feed_rate\":%lu,\"worker\":\"spin, pinned\"",
+		 driver, secs, rate ? strtoul(rate, NULL, 10) : 3000ul);
 	for (unsigned int r = 0; r < (o->runs ? o->runs : 1); r++) {
 		/* The script lives in the source tree; the binaries next to this one. */
 		snprintf(
