@@ -719,6 +719,11 @@ int64_t match_order_leaves(const struct match_engine *e, uint64_t id)
 	return idx == NIL ? -ENOENT : e->ord[idx].qty;
 }
 
+uint64_t match_ref(const struct match_engine *e, uint64_t id)
+{
+	return id >> e->id_shift;
+}
+
 uint32_t match_order_count(const struct match_engine *e)
 {
 	return e->live;

@@ -128,6 +128,13 @@ void match_bbo(const struct match_engine *e, uint32_t instrument, int64_t *bid, 
 /* Open quantity of a resting order, or -ENOENT. */
 int64_t match_order_leaves(const struct match_engine *e, uint64_t id);
 
+/*
+ * The order reference a venue publishes for an id (ITCH, OUCH Accepted): the id's serial, so
+ * references are dense and grow by one per accepted order or replace, as an exchange's do, and
+ * never repeat within the engine's life.
+ */
+uint64_t match_ref(const struct match_engine *e, uint64_t id);
+
 /* Resting orders across the book. */
 uint32_t match_order_count(const struct match_engine *e);
 

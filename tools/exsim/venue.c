@@ -243,7 +243,7 @@ static void ouch_accepted(struct exsim *x, const struct exsim_order *o, int64_t 
 	ouch_put32(m.tif, o->tif);
 	ouch_put_text(m.firm, OUCH_FIRM_LEN, x->sess[o->sess].cfg.firm);
 	m.display = o->display;
-	ouch_put64(m.order_ref, o->engine_id);
+	ouch_put64(m.order_ref, match_ref(x->eng, o->engine_id));
 	m.capacity = o->capacity;
 	m.iso = 'N';
 	ouch_put32(m.min_qty, o->min_qty);
@@ -303,7 +303,7 @@ static void ouch_replaced(struct exsim *x, const struct exsim_order *o)
 	ouch_put32(m.tif, o->tif);
 	ouch_put_text(m.firm, OUCH_FIRM_LEN, x->sess[o->sess].cfg.firm);
 	m.display = o->display;
-	ouch_put64(m.order_ref, o->engine_id);
+	ouch_put64(m.order_ref, match_ref(x->eng, o->engine_id));
 	m.capacity = o->capacity;
 	m.iso = 'N';
 	ouch_put32(m.min_qty, o->min_qty);
@@ -424,13 +424,15 @@ static void on_event(void *ctx, const struct match_event *ev)
 	uint32_t i = (uint32_t)ev->user;
 	struct exsim_order *o = &x->ord[i];
 	uint8_t side = (uint8_t)ev->side;
+	/* What leaves the venue (ITCH and OUCH order references, the record) is the reference. */
+	uint64_t ref = match_ref(x->eng, ev->id);
 
 	switch (ev->kind) {
 	case MATCH_EV_ACCEPTED:
 		o->engine_id = ev->id;
 		if (o->sess >= 0) {
 			ouch_accepted(x, o, ev->qty);
-			record_order(x, o, "ACCEPTED", o->price, ev->qty, 0, NULL, ev->id);
+			record_order(x, o, "ACCEPTED", o->price, ev->qty, 0, NULL, ref);
 		}
 		break;
 	case MATCH_EV_REJECTED:
@@ -444,13 +446,13 @@ static void on_event(void *ctx, const struct match_event *ev)
 		break;
 	case MATCH_EV_RESTED:
 		if (x->pend_old_ref && i == x->pend_order) {
-			itch_replace(x, ev->instrument, x->pend_old_ref, ev->id, ev->qty,
+			itch_replace(x, ev->instrument, x->pend_old_ref, ref, ev->qty,
 				     ev->price);
 			x->pend_old_ref = 0;
 		} else {
-			itch_add(x, ev->instrument, ev->id, side, ev->qty, ev->price);
+			itch_add(x, ev->instrument, ref, side, ev->qty, ev->price);
 		}
-		o->itch_ref = ev->id;
+		o->itch_ref = ref;
 		o->leaves = ev->leaves;
 		o->price = ev->price;
 		if (o->sess < 0 && o->bg_slot == NONE) {
@@ -470,7 +472,7 @@ static void on_event(void *ctx, const struct match_event *ev)
 		if (o->sess >= 0) {
 			ouch_executed(x, o, ev->qty, ev->price, ev->passive, ev->match_no);
 			record_order(x, o, "EXECUTED", ev->price, ev->qty, ev->match_no,
-				     ev->passive ? "A" : "R", o->engine_id);
+				     ev->passive ? "A" : "R", match_ref(x->eng, o->engine_id));
 			x->sess[o->sess].fills++;
 			x->st.fills++;
 			fill_note(x, ev, o);
@@ -489,7 +491,8 @@ static void on_event(void *ctx, const struct match_event *ev)
 		if (o->sess >= 0) {
 			char r[2] = { (char)cancel_reason(ev->reason), 0 };
 			ouch_canceled(x, o, ev->qty, (uint8_t)r[0]);
-			record_order(x, o, "CANCELED", o->price, ev->qty, 0, r, o->engine_id);
+			record_order(x, o, "CANCELED", o->price, ev->qty, 0, r,
+				     match_ref(x->eng, o->engine_id));
 		}
 		if (ev->leaves == 0)
 			order_done(x, i);
@@ -514,7 +517,8 @@ static void on_event(void *ctx, const struct match_event *ev)
 			/* The previous token rides in the reason column, so a reader can close it. */
 			snprintf(why, sizeof(why), "%s:%s", ev->kept_priority ? "kept" : "moved",
 				 prev);
-			record_order(x, o, "REPLACED", ev->price, ev->qty, 0, why, ev->new_id);
+			record_order(x, o, "REPLACED", ev->price, ev->qty, 0, why,
+				     match_ref(x->eng, ev->new_id));
 		}
 		break;
 	}

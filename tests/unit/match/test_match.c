@@ -672,6 +672,9 @@ Test(match, ids_grow_and_never_come_back)
 	o.price = 101;
 	cr_assert_eq(match_submit(e, &o, &b), 0);
 	cr_assert_gt(b, a);
+	/* The references a venue publishes are dense: one per accepted order. */
+	cr_assert_eq(match_ref(e, a), 1);
+	cr_assert_eq(match_ref(e, b), 2);
 	cr_assert_eq(match_order_leaves(e, a), 10);
 	cr_assert_eq(match_order_leaves(e, b), 10);
 
@@ -704,6 +707,7 @@ Test(match, ids_grow_and_never_come_back)
 	/* A replace to a new price: the old id is gone, the new one is the order. */
 	cr_assert_eq(match_replace(e, a, 98, 7, &na), 0);
 	cr_assert_gt(na, d);
+	cr_assert_eq(match_ref(e, na), match_ref(e, d) + 1, "a replace takes the next reference");
 	cr_assert_eq(match_order_leaves(e, a), -ENOENT);
 	cr_assert_eq(match_order_leaves(e, na), 7);
 	cr_assert_eq(match_order_count(e), 2);
