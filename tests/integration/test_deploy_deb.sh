@@ -73,7 +73,8 @@ dpkg-query -W -f='${Status}' tradsys | grep -q 'install ok installed' || fail "t
 getent passwd tradsys >/dev/null || fail "no tradsys user"
 for f in /usr/bin/tradsys-dataplane /usr/bin/tradsys-controlplane /usr/bin/tradsys-exsim \
 	/usr/lib/tradsys/tune-host /etc/default/tradsys /usr/share/tradsys/grafana/tradsys.json \
-	/usr/share/tradsys/prometheus/rules.yml /etc/tradsys/tls/cert.pem /etc/tradsys/tls/key.pem; do
+	/usr/share/tradsys/prometheus/rules.yml /usr/share/tradsys/postgresql/tradsys.conf \
+	/etc/tradsys/tls/cert.pem /etc/tradsys/tls/key.pem; do
 	[ -e "$f" ] || fail "missing $f"
 done
 [ "$(stat -c '%U:%G %a' /etc/tradsys/dataplane.conf)" = "root:tradsys 640" ] ||
