@@ -456,6 +456,21 @@ static void render_dataplane(FILE *out, const struct shm_stats *st, uint64_t now
 			ws[i].heartbeat_tsc && now_tsc > ws[i].heartbeat_tsc
 				? seconds(now_tsc - ws[i].heartbeat_tsc, h->tsc_hz)
 				: 0.0);
+	family(out, "tradsys_worker_stalls_total", "counter",
+	       "Times the worker's core was taken away for over 5 us while it spun idle.");
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(out, "tradsys_worker_stalls_total{worker=\"%u\"} %lu\n", i,
+			(unsigned long)ws[i].stalls);
+	family(out, "tradsys_worker_stalled_seconds_total", "counter",
+	       "Time the worker's core was taken away in those stalls.");
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(out, "tradsys_worker_stalled_seconds_total{worker=\"%u\"} %.9g\n", i,
+			seconds(ws[i].stall_cycles, h->tsc_hz));
+	family(out, "tradsys_worker_stall_max_seconds", "gauge",
+	       "The longest of those stalls since the worker started.");
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(out, "tradsys_worker_stall_max_seconds{worker=\"%u\"} %.9g\n", i,
+			seconds(ws[i].stall_max_cycles, h->tsc_hz));
 	family(out, "tradsys_worker_drops_total", "counter",
 	       "Packets the driver dropped, by reason.");
 	for (uint32_t i = 0; i < n; i++)

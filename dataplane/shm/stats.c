@@ -407,6 +407,9 @@ int shm_stats_json(const struct shm_stats *s, FILE *out)
 				? (unsigned long)to_ns(now - w->heartbeat_tsc, h->tsc_hz)
 				: 0ul);
 		json_hist(out, "burst_ns", &w->burst_cycles, h->tsc_hz);
+		fprintf(out, ",\"stalls\":%lu,\"stalled_ns\":%lu,\"stall_max_ns\":%lu",
+			(unsigned long)w->stalls, (unsigned long)to_ns(w->stall_cycles, h->tsc_hz),
+			(unsigned long)to_ns(w->stall_max_cycles, h->tsc_hz));
 		fprintf(out,
 			",\"trading\":{\"orders_sent\":%lu,\"fills\":%lu,\"risk_rejects\":%lu,"
 			"\"venue_rejects\":%lu,\"md_events\":%lu",

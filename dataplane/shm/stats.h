@@ -17,7 +17,7 @@
 
 #define SHM_STATS_MAGIC 0x54535354u /* "TSST" */
 /* Bump on any change to the layout below; readers refuse other versions. */
-#define SHM_STATS_ABI_VERSION 3u
+#define SHM_STATS_ABI_VERSION 4u
 #define SHM_STATS_MAX_WORKERS 16
 #define SHM_STATS_MAX_DROPS 8 /* drop reasons the region has room for */
 #define SHM_STATS_NAME_LEN 32 /* instance and driver names, NUL included */
@@ -120,6 +120,13 @@ struct shm_stats_worker {
 	uint16_t pad;
 	uint32_t state; /* enum shm_stats_state */
 	uint32_t id;
+	/* ABI 4: times the worker's core was taken away while the worker spun idle: a loop pass
+	 * that began more than WORKER_STALL_NS after a pass that only polled the receive ring
+	 * (well under a microsecond), as the host pausing the vCPU, an interrupt or another task
+	 * does. They are what a tick-to-trade tail is made of on a core that is not isolated. */
+	uint64_t stalls;
+	uint64_t stall_cycles; /* their summed length */
+	uint64_t stall_max_cycles; /* the longest */
 	/* Cycles from the loop pass that found the burst (just before rx_burst) to the end of
 	 * release, per busy burst. */
 	_Alignas(64) struct hist burst_cycles;

@@ -1165,6 +1165,9 @@ void trading_summary(const struct trading *t, FILE *out)
 		{ "risk_ns", offsetof(struct shm_stats_worker, risk_cycles) },
 		{ "encode_ns", offsetof(struct shm_stats_worker, encode_cycles) },
 	};
+	fprintf(out, "trading: core_stalls %lu stalled_ns %lu longest_ns %lu\n",
+		(unsigned long)t->st->stalls, (unsigned long)clock_cycles_to_ns(t->st->stall_cycles),
+		(unsigned long)clock_cycles_to_ns(t->st->stall_max_cycles));
 	for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
 		const struct hist *h = (const void *)((const char *)t->st + hs[i].off);
 		if (!h->count)

@@ -37,6 +37,8 @@ int worker_init(struct worker *w, const struct worker_cfg *cfg, struct driver *d
 		(uint64_t)(((unsigned __int128)cfg->tx_flush_us * clock_cal.tsc_hz) / 1000000u);
 	if (w->tick_cycles == 0)
 		w->tick_cycles = 1;
+	w->stall_cycles = (uint64_t)(((unsigned __int128)WORKER_STALL_NS * clock_cal.tsc_hz) /
+				     1000000000u);
 	w->command_poll = cfg->command_poll;
 	w->poll_left = cfg->command_poll;
 	w->queue = cfg->queue;
@@ -84,8 +86,18 @@ uint32_t worker_pass(struct worker *w, uint64_t now_tsc)
 	struct shm_stats_worker *st = w->st;
 	uint16_t n = driver_rx_burst(w->drv, w->queue, w->pkts, WORKER_BURST);
 	uint32_t work = n;
+	bool quiet = n == 0; /* nothing but the receive poll ran */
 
 	st->passes++;
+	/* The pass before only polled the receive ring and the loop only paused: any real time
+	 * since it began was taken from this core. */
+	if (w->idle_tsc && now_tsc - w->idle_tsc > w->stall_cycles) {
+		uint64_t gap = now_tsc - w->idle_tsc;
+		st->stalls++;
+		st->stall_cycles += gap;
+		if (gap > st->stall_max_cycles)
+			st->stall_max_cycles = gap;
+	}
 	if (n) {
 		uint64_t bytes = 0;
 
@@ -104,6 +116,7 @@ uint32_t worker_pass(struct worker *w, uint64_t now_tsc)
 		 * does not replay every interval it missed. */
 		w->next_tick_tsc = now_tsc + w->tick_cycles;
 		st->timer_calls++;
+		quiet = false;
 		if (w->h.on_timer) {
 			int done = w->h.on_timer(w->h.ctx, now_tsc);
 			if (done > 0)
@@ -113,7 +126,10 @@ uint32_t worker_pass(struct worker *w, uint64_t now_tsc)
 	if (--w->poll_left == 0) {
 		w->poll_left = w->command_poll;
 		work += command_poll(w, now_tsc);
+		quiet = false;
 	}
+	/* A caller that sleeps or yields after a quiet pass clears this (worker_run). */
+	w->idle_tsc = quiet ? now_tsc : 0;
 	return work;
 }
 
@@ -152,6 +168,9 @@ void worker_run(struct worker *w)
 			_mm_pause();
 		} else {
 			idle_backoff(w);
+			/* Past its spins, the backoff gives the core away on purpose. */
+			if (w->idle_passes > WORKER_BACKOFF_SPINS)
+				w->idle_tsc = 0;
 		}
 	}
 	if (w->h.on_stop)

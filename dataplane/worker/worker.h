@@ -31,6 +31,8 @@
 #define WORKER_BACKOFF_SPINS 10000u
 #define WORKER_BACKOFF_YIELDS 100u
 #define WORKER_BACKOFF_MAX_SLEEP_NS 1000000u
+/* A gap after an idle pass longer than this counts as a stall (struct shm_stats_worker). */
+#define WORKER_STALL_NS 5000u
 
 enum worker_idle {
 	WORKER_IDLE_SPIN,
@@ -132,6 +134,8 @@ struct worker {
 	uint32_t idle_passes; /* consecutive passes without work (backoff) */
 	uint16_t queue;
 	uint8_t idle;
+	uint64_t idle_tsc; /* start of the last pass when it found no work and only spun; else 0 */
+	uint64_t stall_cycles; /* WORKER_STALL_NS in cycles */
 	/* line 1: the handler and the command ring */
 	_Alignas(64) struct worker_handler h;
 	struct spsc_ring *commands;

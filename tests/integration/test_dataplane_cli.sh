@@ -114,7 +114,7 @@ stats >"$work/stats.json" || fail "--stats failed while running"
 python3 - "$work/stats.json" "$want_bytes" "$inst" <<'PY' || fail "stats JSON: $(cat "$work/stats.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["instance"] == sys.argv[3] and d["driver"] == "uring" and d["abi_version"] == 3, d
+assert d["instance"] == sys.argv[3] and d["driver"] == "uring" and d["abi_version"] == 4, d
 w = d["workers"][0]
 assert w["packets"] == 1000, w["packets"]
 assert w["bytes"] == int(sys.argv[2]), (w["bytes"], sys.argv[2])
@@ -122,6 +122,9 @@ assert w["busy_passes"] >= 1 and w["passes"] >= w["busy_passes"], w
 assert w["state"] == "running" and w["timer_calls"] >= 1, w
 assert set(w["drops"]) == {"not_udp", "malformed", "fragment", "no_flow"}, w["drops"]
 assert w["burst_ns"]["count"] == w["busy_passes"], w["burst_ns"]
+# ABI 4: stalls of the worker's core, consistent with each other.
+assert w["stalls"] >= 0 and w["stall_max_ns"] <= w["stalled_ns"], w
+assert (w["stalls"] == 0) == (w["stalled_ns"] == 0), w
 # ABI 3: a worker that does not trade has empty session, account and position tables.
 t = w["trading"]
 assert t["sessions"] == [] and t["accounts"] == [] and t["positions"] == [], t

@@ -12,6 +12,8 @@
  * with whatever else the kernel schedules there, so the tail shows that.
  * Usage: tradsys-bench t2t [--runs N] [--ops SECONDS] [--file DRIVER]   (needs root)
  * TRADSYS_TRADING_FEED_RATE sets exsim's background flow (messages/s, default 3000).
+ * Each run also reports the worker's core stalls (struct shm_stats_worker): how often and how
+ * long the core was taken away while the worker spun, which is what the tail is made of here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,9 +70,18 @@ static int run_t2t(const struct bench_opts *o)
 		if (!p)
 			return 1;
 		while (fgets(line, sizeof(line), p)) {
-			unsigned long n, p50, p99, p999, max;
+			unsigned long n, p50, p99, p999, max, stalls, stalled, longest;
 			char name[64];
-			if (sscanf(line, " trading: %63s n %lu p50 %lu p99 %lu p99.9 %lu max %lu",
+			if (sscanf(line, " trading: core_stalls %lu stalled_ns %lu longest_ns %lu",
+				   &stalls, &stalled, &longest) == 3) {
+				/* The worker's core taken away while it spun: the tail's cause. */
+				bench_report_value(SUITE_T2T, "worker_core", "stalls_over_5us",
+						   "stalls", (double)stalls, wl);
+				bench_report_value(SUITE_T2T, "worker_core", "stalled_total", "us",
+						   (double)stalled / 1e3, wl);
+				bench_report_value(SUITE_T2T, "worker_core", "stall_longest", "us",
+						   (double)longest / 1e3, wl);
+			} else if (sscanf(line, " trading: %63s n %lu p50 %lu p99 %lu p99.9 %lu max %lu",
 				   name, &n, &p50, &p99, &p999, &max) == 6) {
 				for (size_t h = 0; h < sizeof(hists) / sizeof(hists[0]); h++) {
 					if (strcmp(name, hists[h]) != 0)

@@ -62,12 +62,19 @@ Test(metrics, worker_series_and_histograms)
 
 	st->workers[1].packets = 42;
 	st->workers[1].drops[0] = 3;
+	st->workers[1].stalls = 7;
+	st->workers[1].stall_cycles = 350000; /* 350 us at one cycle per ns */
+	st->workers[1].stall_max_cycles = 120000;
 	hist_record(&st->workers[1].t2t_cycles, 90); /* 90 ns: in le=1e-07 */
 	hist_record(&st->workers[1].t2t_cycles, 2000); /* 2 us: le=2.5e-06 */
 	hist_record(&st->workers[1].t2t_cycles, 5000000000ull); /* 5 s: only +Inf */
 	t = render(st, NULL);
 	cr_assert(strstr(t, "tradsys_worker_packets_total{worker=\"1\"} 42\n"));
 	cr_assert(strstr(t, "tradsys_worker_drops_total{worker=\"1\",reason=\"no_flow\"} 3\n"));
+	cr_assert(strstr(t, "tradsys_worker_stalls_total{worker=\"1\"} 7\n"));
+	cr_assert(strstr(t, "tradsys_worker_stalled_seconds_total{worker=\"1\"} 0.00035\n"));
+	cr_assert(strstr(t, "tradsys_worker_stall_max_seconds{worker=\"1\"} 0.00012\n"));
+	cr_assert(strstr(t, "tradsys_worker_stalls_total{worker=\"0\"} 0\n"));
 	cr_assert(strstr(t, "instance=\"a\\\"b\""), "label value escaped");
 	cr_assert(strstr(t, "tradsys_tick_to_trade_seconds_bucket{worker=\"1\",le=\"1e-07\"} 1\n"));
 	cr_assert(strstr(t, "tradsys_tick_to_trade_seconds_bucket{worker=\"1\",le=\"1e-06\"} 1\n"));

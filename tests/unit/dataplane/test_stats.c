@@ -112,7 +112,7 @@ Test(stats, attach_rejects_another_abi_version)
 	cr_assert_not_null(w, "%s", err);
 	w->hdr.abi_version = 99;
 	cr_assert_null(shm_stats_attach(inst, err, sizeof(err)));
-	cr_assert(strstr(err, "ABI version 99, this reader understands version 3") != NULL, "%s",
+	cr_assert(strstr(err, "ABI version 99, this reader understands version 4") != NULL, "%s",
 		  err);
 	cr_assert_eq(shm_stats_check(w, w->hdr.size, err, sizeof(err)), -EPROTONOSUPPORT);
 	shm_stats_destroy(w);
@@ -126,14 +126,14 @@ Test(stats, attach_refuses_a_version_2_region_of_an_older_dataplane)
 	cr_assert_not_null(w, "%s", err);
 	w->hdr.abi_version = 2;
 	cr_assert_null(shm_stats_attach(inst, err, sizeof(err)));
-	cr_assert(strstr(err, "ABI version 2, this reader understands version 3") != NULL, "%s",
+	cr_assert(strstr(err, "ABI version 2, this reader understands version 4") != NULL, "%s",
 		  err);
 	shm_stats_destroy(w);
 }
 
 Test(stats, abi3_layout_keeps_blocks_and_tables_on_their_own_cache_lines)
 {
-	cr_assert_eq(SHM_STATS_ABI_VERSION, 3);
+	cr_assert_eq(SHM_STATS_ABI_VERSION, 4);
 	cr_assert_eq(sizeof(struct shm_stats_worker) % 64, 0);
 	cr_assert_eq(offsetof(struct shm_stats, workers) % 64, 0);
 	cr_assert_eq(offsetof(struct shm_stats_worker, publish_tsc) % 64, 0);

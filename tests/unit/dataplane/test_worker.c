@@ -315,6 +315,46 @@ Test(worker, counters_count_passes_busy_passes_packets_bytes_and_bursts)
 	free(w);
 }
 
+/*
+ * Stalls: a pass that begins more than WORKER_STALL_NS (5 fake cycles here) after a pass that
+ * only polled the receive ring. Passes that ran the tick, a command poll or the handler may
+ * take their time and do not count.
+ */
+Test(worker, stalls_count_only_gaps_after_quiet_passes)
+{
+	struct worker_cfg c = cfg_of(1000000, 1000);
+	struct worker *w = new_worker(&c, NULL);
+
+	worker_pass(w, 0); /* runs the tick: not quiet */
+	worker_pass(w, 100);
+	cr_assert_eq(st.stalls, 0, "a gap after the tick is the tick's own time");
+	worker_pass(w, 101); /* quiet */
+	worker_pass(w, 120);
+	cr_assert_eq(st.stalls, 1);
+	cr_assert_eq(st.stall_cycles, 19);
+	cr_assert_eq(st.stall_max_cycles, 19);
+	worker_pass(w, 124); /* 4: within the bound */
+	cr_assert_eq(st.stalls, 1);
+	worker_pass(w, 132);
+	cr_assert_eq(st.stalls, 2);
+	cr_assert_eq(st.stall_cycles, 27);
+	cr_assert_eq(st.stall_max_cycles, 19);
+	push(1, 8);
+	worker_pass(w, 133); /* busy */
+	worker_pass(w, 300);
+	cr_assert_eq(st.stalls, 2, "a gap after a burst is the handler's time");
+	worker_pass(w, 1000); /* 700 after the quiet pass at 300; this one runs the tick */
+	cr_assert_eq(st.stalls, 3);
+	cr_assert_eq(st.stall_max_cycles, 700);
+	worker_pass(w, 1100);
+	cr_assert_eq(st.stalls, 3, "a gap after the tick is the tick's own time");
+	worker_pass(w, 1200);
+	cr_assert_eq(st.stalls, 4);
+	cr_assert_eq(st.stall_cycles, 19 + 8 + 700 + 100);
+	cr_assert_eq(st.stall_max_cycles, 700);
+	free(w);
+}
+
 Test(worker, init_rejects_bad_queue_intervals_and_handlers)
 {
 	struct worker w;
