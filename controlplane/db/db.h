@@ -125,6 +125,7 @@ struct db_order_row {
 	uint8_t side, status; /* status: enum db_order_status */
 	bool has_event; /* false: only marked replaced by another order's replace */
 	bool replaced; /* a replace naming it came after its latest event in the batch */
+	bool born; /* its first event in the batch is its new-order event: no row can exist yet */
 };
 
 /* orders.status, in the order of the order_status enum of migration 002. */
@@ -161,7 +162,25 @@ size_t db_order_fold_marks(const struct db_order_fold *f);
  */
 int db_order_fold_format(const struct db_order_fold *f, const char *instance, struct db_buf *out);
 
+/* Which rows db_order_fold_format_part() appends. */
+enum db_fold_part {
+	DB_FOLD_ALL,
+	DB_FOLD_BORN, /* orders whose new-order event is in the batch */
+	DB_FOLD_KNOWN, /* the others: orders the table may already hold */
+};
+
+/* db_order_fold_format() for a part of the rows; the text fits either COPY statement. */
+int db_order_fold_format_part(const struct db_order_fold *f, const char *instance,
+			      enum db_fold_part part, struct db_buf *out);
+
+/* Rows with an event whose order was born in the batch. */
+size_t db_order_fold_born(const struct db_order_fold *f);
+
+/* COPY into orders_stage, for the merge. */
 const char *db_order_fold_copy_sql(void);
+
+/* COPY straight into orders, for rows born in the batch. */
+const char *db_order_fold_born_copy_sql(void);
 
 void db_order_fold_reset(struct db_order_fold *f);
 
@@ -193,6 +212,9 @@ struct db_persist_stats {
 	 * reading, formatting and folding records; COPY of the journal tables; the orders staging
 	 * COPY and merge; BEGIN, checkpoints and COMMIT. */
 	uint64_t read_ns, copy_ns, orders_ns, commit_ns;
+	/* Batches whose new orders were already in orders (ids reused: another instance under
+	 * the same name, or a restored database) and so went through the merge instead. */
+	uint64_t born_conflicts;
 };
 
 struct db_persister;

@@ -13,7 +13,7 @@
 
 struct db_order_fold {
 	struct db_order_row *rows;
-	size_t n, cap, marks;
+	size_t n, cap, marks, born;
 	uint32_t *slots; /* open addressing: row index + 1, 0 empty */
 	size_t nslots; /* a power of two, at least twice n */
 };
@@ -28,14 +28,22 @@ static const char *const status_names[] = {
 	[DB_ORDER_REPLACED] = "replaced",
 };
 
-static const char copy_sql[] =
-	"COPY orders_stage (instance, worker, order_id, orig_order_id, venue_order_id, account_id, "
-	"instrument_id, venue_id, strategy_id, side, price, qty, leaves, cum_qty, status, reason, "
-	"created_ns, updated_ns, last_seq) FROM STDIN";
+#define ORDER_COLUMNS                                                                          \
+	"(instance, worker, order_id, orig_order_id, venue_order_id, account_id, instrument_id, " \
+	"venue_id, strategy_id, side, price, qty, leaves, cum_qty, status, reason, created_ns, "  \
+	"updated_ns, last_seq)"
+
+static const char copy_sql[] = "COPY orders_stage " ORDER_COLUMNS " FROM STDIN";
+static const char born_copy_sql[] = "COPY orders " ORDER_COLUMNS " FROM STDIN";
 
 const char *db_order_fold_copy_sql(void)
 {
 	return copy_sql;
+}
+
+const char *db_order_fold_born_copy_sql(void)
+{
+	return born_copy_sql;
 }
 
 struct db_order_fold *db_order_fold_new(void)
@@ -112,7 +120,9 @@ int db_order_fold_add(struct db_order_fold *f, uint32_t worker, const struct shm
 	if (!x->has_event) {
 		x->has_event = true;
 		x->created_ns = r->wall_ns;
+		x->born = r->type == SHM_JOURNAL_ORDER_NEW;
 		f->marks--;
+		f->born += x->born;
 	}
 	/* Every column follows the latest event but the venue's reference, which an event that
 	 * does not carry it (0) leaves as it was. */
@@ -164,10 +174,21 @@ size_t db_order_fold_marks(const struct db_order_fold *f)
 	return f->marks;
 }
 
+size_t db_order_fold_born(const struct db_order_fold *f)
+{
+	return f->born;
+}
+
 /* Bound of one staging row: the instance, 18 numbers, the side and the status. */
 #define STAGE_ROW_MAX (SHM_JOURNAL_NAME_LEN + 20 * 22 + 24)
 
 int db_order_fold_format(const struct db_order_fold *f, const char *instance, struct db_buf *out)
+{
+	return db_order_fold_format_part(f, instance, DB_FOLD_ALL, out);
+}
+
+int db_order_fold_format_part(const struct db_order_fold *f, const char *instance,
+			      enum db_fold_part part, struct db_buf *out)
 {
 	size_t ilen = strnlen(instance, SHM_JOURNAL_NAME_LEN - 1), need = f->n * STAGE_ROW_MAX;
 
@@ -175,7 +196,8 @@ int db_order_fold_format(const struct db_order_fold *f, const char *instance, st
 		return -ENOMEM;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct db_order_row *x = &f->rows[i];
-		if (!x->has_event)
+		if (!x->has_event || (part == DB_FOLD_BORN && !x->born) ||
+		    (part == DB_FOLD_KNOWN && x->born))
 			continue;
 		const char *st = status_names[x->replaced ? DB_ORDER_REPLACED : x->status];
 		uint8_t side = x->side > 0x20 && x->side < 0x7f && x->side != '\\' ? x->side : '?';
@@ -213,7 +235,7 @@ void db_order_fold_reset(struct db_order_fold *f)
 {
 	if (f->n)
 		memset(f->slots, 0, f->nslots * sizeof(*f->slots));
-	f->n = f->marks = 0;
+	f->n = f->marks = f->born = 0;
 }
 
 void db_order_fold_free(struct db_order_fold *f)

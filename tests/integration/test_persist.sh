@@ -183,6 +183,45 @@ read -r missing extra nrows nrepl nrej ncanc <<<"$diffs"
 [ "$nrepl" -gt 0 ] && [ "$nrej" -gt 0 ] && [ "$ncanc" -gt 0 ] ||
 	fail "the journal lacks a lifecycle: $nrepl replaced, $nrej rejected, $ncanc canceled"
 
+# Order ids reused under an instance name (another dataplane, a database restored over a newer
+# one): the orders a batch creates already have rows. Their direct COPY into orders fails on the
+# key, is undone, and they are merged instead: one row per order, its fills added to the old row.
+inst2="${inst}r" jdir2=$work/journal2 n2=4000
+mkdir "$jdir2"
+"$gen" write "$jdir2" "$inst2" 1 "$n2" 100000 >>"$work/writer.log" 2>&1 || fail "the second writer failed"
+"$gen" dump "$jdir2" "$inst2" 1 >"$work/journal2.txt"
+"$gen" fills "$jdir2" "$inst2" 1 >"$work/journal2_fills.txt"
+reused=$(awk '$3 == "new" { print $4; exit }' "$work/journal2.txt")
+[ -n "$reused" ] || fail "the second journal has no new order"
+sql "INSERT INTO orders (instance, worker, order_id, orig_order_id, venue_order_id, account_id,
+	instrument_id, venue_id, strategy_id, side, price, qty, leaves, cum_qty, status, reason,
+	created_ns, updated_ns, last_seq) VALUES ('$inst2', 0, $reused, 0, 0, 0, 0, 0, 0, 'B', 1, 1,
+	0, 1000, 'filled', 0, 1, 1, 0)"
+"$cp" persist --database "$db" --journal-dir "$jdir2" --instance "$inst2" --batch 1000 \
+	>>"$work/persist2.log" 2>&1 &
+ppid=$!
+for _ in $(seq 1 300); do
+	done2=$(sql "SELECT coalesce(sum(last_seq), 0) FROM journal_checkpoints WHERE instance = '$inst2'")
+	[ "$done2" = "$n2" ] && break
+	kill -0 "$ppid" 2>/dev/null || break
+	sleep 0.1
+done
+kill -TERM "$ppid" 2>/dev/null || true
+wait "$ppid" || true
+ppid=
+[ "$done2" = "$n2" ] || fail "ids reused: checkpoints reached $done2 of $n2: $(tail -n 5 "$work/persist2.log")"
+grep -q "already have rows" "$work/persist2.log" || fail "ids reused: the persister did not report the conflict"
+orders2=$(awk '$3 == "new" { n++ } END { print n + 0 }' "$work/journal2.txt")
+fills2=$(awk '{ q += $4 } END { print q + 0 }' "$work/journal2_fills.txt")
+reused_fills=$(awk -v id="$reused" '$3 == id { q += $4 } END { print q + 0 }' "$work/journal2_fills.txt")
+read -r rows2 distinct2 cum2 < <(sql "SELECT count(*), count(DISTINCT order_id), sum(cum_qty) FROM orders
+	WHERE instance = '$inst2'" | tr '|' ' ')
+[ "$rows2" = "$distinct2" ] || fail "ids reused: $rows2 orders rows for $distinct2 orders"
+[ "$rows2" -ge "$orders2" ] || fail "ids reused: $rows2 orders rows for $orders2 new orders"
+[ "$cum2" = "$((fills2 + 1000))" ] || fail "ids reused: cum_qty sums to $cum2, fills $fills2 + 1000"
+[ "$(sql "SELECT cum_qty FROM orders WHERE instance = '$inst2' AND order_id = $reused")" = \
+	"$((reused_fills + 1000))" ] || fail "ids reused: order $reused did not add its fills to its old row"
+
 echo "PASS: $total records over 2 workers, exact after $kills persister kills, 1 writer kill," \
 	"1 PostgreSQL crash, $restarts persister exits restarted; $nrows orders rows equal to" \
-	"their lifecycle ($nrepl replaced, $nrej rejected, $ncanc canceled)"
+	"their lifecycle ($nrepl replaced, $nrej rejected, $ncanc canceled); reused order ids merged"

@@ -203,6 +203,41 @@ Test(orders, staging_rows_carry_the_final_state_in_copy_order)
 	free(b.p);
 }
 
+/* Born in the batch: the first event seen is the new-order event. Those rows go straight into
+ * orders; the rest (and marks) stay with the merge. */
+Test(orders, rows_born_in_the_batch_split_from_the_rest)
+{
+	struct db_buf born = { 0 }, known = { 0 }, all = { 0 };
+
+	ev(SHM_JOURNAL_ORDER_NEW, 40, 100, 0, 0);
+	ev(SHM_JOURNAL_ORDER_FILL, 40, 60, 40, 8); /* born, then filled */
+	ev(SHM_JOURNAL_ORDER_ACK, 41, 100, 0, 9); /* its new event was in an earlier batch */
+	ev(SHM_JOURNAL_ORDER_NEW, 42, 100, 0, 0);
+	replace(43, 44, 50); /* 43: a mark; 44: first seen in a replace, so not born */
+	cr_assert(row(1, 40)->born);
+	cr_assert_not(row(1, 41)->born);
+	cr_assert(row(1, 42)->born);
+	cr_assert_not(row(1, 43)->born);
+	cr_assert_not(row(1, 44)->born);
+	cr_assert_eq(db_order_fold_born(fold), 2);
+	cr_assert_eq(db_order_fold_format_part(fold, "inst", DB_FOLD_BORN, &born), 0);
+	cr_assert_eq(db_order_fold_format_part(fold, "inst", DB_FOLD_KNOWN, &known), 0);
+	cr_assert_eq(db_order_fold_format(fold, "inst", &all), 0);
+	cr_assert_eq(born.rows, 2);
+	cr_assert_eq(known.rows, 2, "41 and 44; the mark 43 is the caller's");
+	cr_assert_eq(all.rows, 4);
+	cr_assert_eq(born.len + known.len, all.len);
+	cr_assert(strncmp(born.p, "inst\t1\t40\t", 10) == 0);
+	cr_assert(strncmp(known.p, "inst\t1\t41\t", 10) == 0);
+	cr_assert(strstr(db_order_fold_born_copy_sql(), "COPY orders (instance, worker, order_id,") !=
+		  NULL);
+	db_order_fold_reset(fold);
+	cr_assert_eq(db_order_fold_born(fold), 0);
+	free(born.p);
+	free(known.p);
+	free(all.p);
+}
+
 Test(orders, many_orders_and_reset)
 {
 	for (uint64_t id = 1; id <= 20000; id++)
