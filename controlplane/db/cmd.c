@@ -186,7 +186,7 @@ int db_cmd_persist(int argc, char **argv)
 			       "--instance NAME [--batch N] [--connections N] [--no-orders]\n"
 			       "Copies every worker journal of NAME in DIR into the database, exactly\n"
 			       "once, until SIGTERM or SIGINT: --batch records per worker and\n"
-			       "transaction (32768), the workers split over --connections parallel\n"
+			       "transaction (65536), the workers split over --connections parallel\n"
 			       "connections (2), each with its own transactions.\n");
 			return 0;
 		default: return 2;

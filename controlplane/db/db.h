@@ -192,7 +192,7 @@ struct db_persist_opts {
 	const char *conninfo; /* a libpq URL or key=value string */
 	const char *journal_dir;
 	const char *instance;
-	uint32_t batch; /* records per worker per transaction; 0: 32768 */
+	uint32_t batch; /* records per worker per transaction; 0: 65536 */
 	uint32_t connections; /* parallel connections, workers split over them; 0: 2 */
 	uint32_t idle_us; /* sleep when no worker had records; 0: 2000 */
 	bool no_orders; /* skip the orders upsert (the events are still loaded) */

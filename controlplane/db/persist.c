@@ -143,7 +143,7 @@ struct db_persister *db_persister_new(const struct db_persist_opts *o, char *err
 	p->conninfo = strdup(o->conninfo);
 	p->dir = strdup(o->journal_dir);
 	p->instance = strdup(o->instance);
-	p->batch = o->batch ? o->batch : 32768;
+	p->batch = o->batch ? o->batch : 65536;
 	p->idle_us = o->idle_us ? o->idle_us : 2000;
 	p->nlanes = o->connections ? o->connections : 2;
 	p->no_orders = o->no_orders;

@@ -182,7 +182,7 @@ static int bench_persister(const struct bench_opts *opts, const char *url, bool 
 		 "\"records\":%llu,\"workers\":%d,\"batch\":%u,\"connections\":%u,"
 		 "\"orders_upsert\":%s,"
 		 "\"mix\":\"new/ack/fill/fill-or-cancel + 3%% risk/session/ack\"",
-		 (unsigned long long)per * PERSIST_WORKERS, PERSIST_WORKERS, batch ? batch : 32768,
+		 (unsigned long long)per * PERSIST_WORKERS, PERSIST_WORKERS, batch ? batch : 65536,
 		 nconn ? nconn : 2, orders ? "true" : "false");
 	for (unsigned int run = 0; run <= opts->runs && !rc; run++) {
 		struct db_persist_opts po = {
