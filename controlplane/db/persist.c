@@ -371,9 +371,15 @@ static int gather(struct lane *l, struct tail *t)
 	return (int)total;
 }
 
-static int copy_rows(struct lane *l, const char *sql, const struct db_buf *b)
+/*
+ * COPYs b with sql. Returns 0, -errno, or 1 when the COPY failed with SQLSTATE tolerate (not
+ * NULL): the transaction is then in error, for the caller to roll back to a savepoint.
+ */
+static int copy_rows_or(struct lane *l, const char *sql, const struct db_buf *b,
+			const char *tolerate)
 {
 	PGresult *res;
+	int rc = 0;
 
 	if (b->rows == 0)
 		return 0;
@@ -384,12 +390,21 @@ static int copy_rows(struct lane *l, const char *sql, const struct db_buf *b)
 	if (PQputCopyData(l->conn, b->p, (int)b->len) != 1 || PQputCopyEnd(l->conn, NULL) != 1)
 		return fail(l, NULL, "COPY data");
 	res = PQgetResult(l->conn);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return fail(l, res, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (!tolerate || !state || strcmp(state, tolerate) != 0)
+			return fail(l, res, sql);
+		rc = 1;
+	}
 	PQclear(res);
 	while ((res = PQgetResult(l->conn)) != NULL)
 		PQclear(res);
-	return 0;
+	return rc;
+}
+
+static int copy_rows(struct lane *l, const char *sql, const struct db_buf *b)
+{
+	return copy_rows_or(l, sql, b, NULL);
 }
 
 /* Moves t's checkpoint from t->committed to t->committed + t->pending, or fails if it moved. */
@@ -468,7 +483,6 @@ static int mark_replaced(struct lane *l, uint32_t worker)
  */
 static int copy_born(struct lane *l)
 {
-	PGresult *res;
 	int rc;
 
 	l->stage.len = 0;
@@ -479,34 +493,20 @@ static int copy_born(struct lane *l)
 	}
 	if ((rc = exec_cmd(l, "SAVEPOINT born", "SAVEPOINT")))
 		return rc;
-	res = PQexec(l->conn, db_order_fold_born_copy_sql());
-	if (PQresultStatus(res) != PGRES_COPY_IN)
-		return fail(l, res, "COPY orders");
-	PQclear(res);
-	if (PQputCopyData(l->conn, l->stage.p, (int)l->stage.len) != 1 ||
-	    PQputCopyEnd(l->conn, NULL) != 1)
-		return fail(l, NULL, "COPY orders data");
-	res = PQgetResult(l->conn);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (!state || strcmp(state, "23505") != 0)
-			return fail(l, res, "COPY orders");
-		PQclear(res);
-		while ((res = PQgetResult(l->conn)) != NULL)
-			PQclear(res);
-		if ((rc = exec_cmd(l, "ROLLBACK TO SAVEPOINT born", "ROLLBACK TO SAVEPOINT")))
-			return rc;
-		l->st.born_conflicts++;
-		fprintf(l->p->log,
-			"persist: orders of this batch already have rows (order ids reused under "
-			"instance '%s'?): merging them instead\n",
-			l->p->instance);
-		return 1;
-	}
-	PQclear(res);
-	while ((res = PQgetResult(l->conn)) != NULL)
-		PQclear(res);
-	return exec_cmd(l, "RELEASE SAVEPOINT born", "RELEASE SAVEPOINT");
+	/* 23505: unique_violation. */
+	rc = copy_rows_or(l, db_order_fold_born_copy_sql(), &l->stage, "23505");
+	if (rc == 0)
+		return exec_cmd(l, "RELEASE SAVEPOINT born", "RELEASE SAVEPOINT");
+	if (rc < 0)
+		return rc;
+	if ((rc = exec_cmd(l, "ROLLBACK TO SAVEPOINT born", "ROLLBACK TO SAVEPOINT")))
+		return rc;
+	l->st.born_conflicts++;
+	fprintf(l->p->log,
+		"persist: orders of this batch already have rows (order ids reused under instance "
+		"'%s'?): merging them instead\n",
+		l->p->instance);
+	return 1;
 }
 
 /* The batch's orders: the born ones by COPY, the rest COPYed into orders_stage and merged, then
