@@ -29,7 +29,16 @@ static void setup(void)
 	snprintf(inst, sizeof(inst), "test-%d", (int)getpid());
 }
 
-TestSuite(stats, .init = setup);
+/* Runs after every test, also one whose assertion failed midway: no region outlives its test. */
+static void teardown(void)
+{
+	char name[64];
+
+	if (shm_stats_name(inst, name, sizeof(name)) == 0)
+		shm_unlink(name);
+}
+
+TestSuite(stats, .init = setup, .fini = teardown);
 
 Test(stats, name_maps_instance_to_shm_object_and_rejects_bad_names)
 {
