@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "db.h"
+#include "text.h"
 
 /* Room for n more bytes in b (it doubles from 64 KiB). Returns 0 or -ENOMEM. */
 static inline int db_buf_reserve(struct db_buf *b, size_t n)
@@ -39,15 +40,7 @@ static inline void put_c(struct db_buf *b, char c)
 
 static inline void put_u64(struct db_buf *b, uint64_t v)
 {
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		b->p[b->len++] = tmp[--n];
+	b->len = (size_t)(core_put_u64(b->p + b->len, v) - b->p);
 }
 
 static inline void put_i64(struct db_buf *b, int64_t v)

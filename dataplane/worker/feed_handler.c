@@ -17,6 +17,7 @@
 #include "books_print.h"
 #include "feed.h"
 #include "mold.h"
+#include "text.h"
 #include "worker.h"
 
 #define NO_FEED UINT8_MAX
@@ -51,24 +52,10 @@ struct worker_feed {
 	char line[DECODED_LINE_MAX];
 };
 
-static char *put_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
 static void write_decoded(struct worker_feed *wf, uint64_t seq, const uint8_t *msg, uint16_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	char *p = put_u64(wf->line, seq);
+	char *p = core_put_u64(wf->line, seq);
 
 	*p++ = ' ';
 	for (uint16_t b = 0; b < len; b++) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "worker.h"
 
 static void count_packets(void *ctx, struct pkt *pkts, uint16_t n, uint64_t now_tsc)
@@ -39,20 +40,6 @@ struct worker_dump {
 	char line[DUMP_LINE_MAX];
 };
 
-static char *put_u32(char *p, uint32_t v)
-{
-	char tmp[10];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
 static void dump_packets(void *ctx, struct pkt *pkts, uint16_t n, uint64_t now_tsc)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -61,9 +48,9 @@ static void dump_packets(void *ctx, struct pkt *pkts, uint16_t n, uint64_t now_t
 	for (uint16_t i = 0; i < n; i++) {
 		char *p = d->line;
 
-		p = put_u32(p, pkts[i].flow);
+		p = core_put_u64(p, pkts[i].flow);
 		*p++ = ' ';
-		p = put_u32(p, pkts[i].len);
+		p = core_put_u64(p, pkts[i].len);
 		*p++ = ' ';
 		for (uint16_t b = 0; b < pkts[i].len; b++) {
 			*p++ = hex[pkts[i].data[b] >> 4];
