@@ -33,7 +33,7 @@ expect() {
 	grep -qF -- "$text" "$work/out" || fail "migrate $*: no '$text' in the output"
 }
 
-expect 0 "6 migrations applied now"
+expect 0 "7 migrations applied now"
 for t in users api_keys venues instruments accounts orders order_events positions balances \
 	risk_limits market_data_trades market_data_bars_1s audit_log journal_checkpoints \
 	risk_events session_events command_results journal_unknown schema_migrations; do
@@ -43,14 +43,17 @@ done
 [ "$(sql "SELECT count(*) FROM pg_class WHERE relname = 'fills' AND relkind = 'v'")" = 1 ] ||
 	fail "view fills missing"
 [ "$(sql "SELECT string_agg(name, ',' ORDER BY version) FROM schema_migrations")" = \
-	"001_reference,002_trading,003_market_data,004_api,005_fills_view,006_journal_keys" ] || fail "schema_migrations rows"
+	"001_reference,002_trading,003_market_data,004_api,005_fills_view,006_journal_keys,007_order_events_load" ] || fail "schema_migrations rows"
 [ "$(sql "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid
 	WHERE c.relname IN ('market_data_trades', 'market_data_bars_1s')")" = 2 ] || fail "market data not partitioned"
 [ "$(sql "SELECT count(*) FROM pg_indexes WHERE tablename = 'order_events'")" -ge 3 ] || fail "order_events indexes"
 [ "$(sql "SELECT string_agg(indexdef, ';' ORDER BY indexname) FROM pg_indexes
 	WHERE indexname IN ('order_events_pkey', 'order_events_order_idx', 'orders_pkey')")" = \
-	"CREATE INDEX order_events_order_idx ON public.order_events USING btree (order_id, worker);CREATE UNIQUE INDEX order_events_pkey ON public.order_events USING btree (worker, seq, instance);CREATE UNIQUE INDEX orders_pkey ON public.orders USING btree (order_id, worker, instance)" ] ||
+	"CREATE INDEX order_events_order_idx ON public.order_events USING btree (order_id, worker);CREATE UNIQUE INDEX order_events_pkey ON public.order_events USING btree (seq, worker, instance);CREATE UNIQUE INDEX orders_pkey ON public.orders USING btree (order_id, worker, instance)" ] ||
 	fail "journal keys: $(sql "SELECT string_agg(indexdef, ';') FROM pg_indexes WHERE tablename IN ('orders', 'order_events')")"
+
+[ "$(sql "SELECT count(*) FROM information_schema.columns
+	WHERE table_name = 'order_events' AND column_name = 'event_time'")" = 0 ] || fail "007: event_time still there"
 
 expect 0 "0 migrations applied now"
 
@@ -60,23 +63,23 @@ expect 1 "migration 002_trading was applied as 002_trading with checksum" --migr
 grep -qF "an applied migration must not be edited" "$work/out" || fail "edit message"
 cp "$src/002_trading.sql" "$work/m/002_trading.sql"
 
-printf 'CREATE TABLE extra_one (id int);\n' >"$work/m/007_extra.sql"
+printf 'CREATE TABLE extra_one (id int);\n' >"$work/m/008_extra.sql"
 expect 0 "1 migration applied now" --migrations "$work/m"
-grep -qF "applied migration 007_extra" "$work/out" || fail "007 not named"
+grep -qF "applied migration 008_extra" "$work/out" || fail "008 not named"
 
 printf -- '-- comment\nCREATE TABLE extra_two (id int);\nCREATE TABLE extra_bad (id nosuchtype);\n' \
-	>"$work/m/008_broken.sql"
-expect 1 "migration 008_broken: line 3: type \"nosuchtype\" does not exist" --migrations "$work/m"
+	>"$work/m/009_broken.sql"
+expect 1 "migration 009_broken: line 3: type \"nosuchtype\" does not exist" --migrations "$work/m"
 [ "$(sql "SELECT count(*) FROM pg_class WHERE relname = 'extra_two'")" = 0 ] ||
 	fail "a failed migration left its first table"
-[ "$(sql "SELECT count(*) FROM schema_migrations WHERE version = 8")" = 0 ] || fail "008 recorded"
-rm "$work/m/008_broken.sql"
+[ "$(sql "SELECT count(*) FROM schema_migrations WHERE version = 9")" = 0 ] || fail "009 recorded"
+rm "$work/m/009_broken.sql"
 
 touch "$work/m/6-bad-name.sql"
 expect 1 "a migration must be named NNN_name.sql" --migrations "$work/m"
 rm "$work/m/6-bad-name.sql"
 
-expect 1 "the database has migration 007_extra (version 7) that this build does not know"
+expect 1 "the database has migration 008_extra (version 8) that this build does not know"
 
 sql "SELECT market_data_add_day('2024-03-05')" >/dev/null
 sql "INSERT INTO market_data_trades (instrument_id, ts, price, qty, venue_id)
