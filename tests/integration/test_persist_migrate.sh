@@ -7,7 +7,8 @@
 # partitions of market data are made by market_data_add_day and receive their day's rows.
 # From the previous version (migrations up to 004, with fills a table holding rows): 005 turns
 # fills into a view of the fill order events that returns the same rows, and refuses (changing
-# nothing) while a fills row has no equal fill event.
+# nothing) while a fills row has no equal fill event. 007 (applied to both databases) keys
+# order_events by (seq, worker, instance) and drops its event_time column.
 # Usage: pg-test test_persist_migrate.sh TRADSYS_CONTROLPLANE MIGRATIONS_DIR   (0 pass, 1 fail, 77 skip)
 set -euo pipefail
 cp=$1 src=$2
