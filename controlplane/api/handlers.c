@@ -171,13 +171,19 @@ void api_h_order_get(struct api_req *q, struct api_resp *r)
 	if (!c)
 		return;
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)q->id[0]);
+	/* An order's events: those in its born range that are not in the order index, and those
+	 * the (partial) index holds (migration 008). */
 	j = query_json(c,
 		       "SELECT row_to_json(o) FROM (SELECT " ORDER_COLS ", (SELECT coalesce("
 		       "json_agg(e ORDER BY e.seq), '[]') FROM (SELECT seq, event_type, wall_ns, "
 		       "price, qty, leaves, last_px, last_qty, reason FROM order_events ev WHERE "
-		       "ev.instance = x.instance AND ev.worker = x.worker AND ev.order_id = "
-		       "x.order_id) e) AS events FROM orders x WHERE instance = $1 AND order_id = "
-		       "$2::bigint ORDER BY worker LIMIT 1) o",
+		       "ev.seq BETWEEN x.born_seq AND x.born_last_seq AND ev.worker = x.worker AND "
+		       "ev.instance = x.instance AND ev.order_id = x.order_id AND NOT ev.late "
+		       "UNION ALL SELECT seq, event_type, wall_ns, price, qty, leaves, last_px, "
+		       "last_qty, reason FROM order_events ev WHERE ev.late AND ev.order_id = "
+		       "x.order_id AND ev.worker = x.worker AND ev.instance = x.instance) e) AS "
+		       "events FROM orders x WHERE instance = $1 AND order_id = $2::bigint ORDER BY "
+		       "worker LIMIT 1) o",
 		       2, params, r, "reading the order");
 	if (j && json_is_null(j)) {
 		json_decref(j);

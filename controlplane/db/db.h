@@ -94,10 +94,12 @@ const char *db_rows_copy_sql(enum db_table t);
 /*
  * Appends the row record r of (instance, worker) makes in COPY text format to its table's buffer.
  * Text from the journal is reduced to printable ASCII and escaped, so no record can break the COPY
- * stream. Returns 0 or -ENOMEM.
+ * stream. late is order_events.late of an order event (db_order_fold_add says which; true when in
+ * doubt: the event is then found through the order index); other records ignore it. Returns 0 or
+ * -ENOMEM.
  */
 int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
-		const struct shm_journal_record *r);
+		const struct shm_journal_record *r, bool late);
 
 /* Empties every buffer (keeping the memory). */
 void db_rows_reset(struct db_rows *rows);
@@ -126,7 +128,17 @@ struct db_order_row {
 	bool has_event; /* false: only marked replaced by another order's replace */
 	bool replaced; /* a replace naming it came after its latest event in the batch */
 	bool born; /* its first event in the batch is its new-order event: no row can exist yet */
+	/* Born orders: the seq of the new-order event and of the last event after it in the batch
+	 * within DB_BORN_SPAN records (order_events.late false); 0 for the others. */
+	uint64_t born_seq, born_last_seq;
 };
+
+/*
+ * How far (in the worker's records) an order's events may follow its new-order event and still
+ * be found by the seq range orders.born_seq .. born_last_seq instead of the order index: the most
+ * index entries that GET /orders/{id} scans for the range is this many per worker.
+ */
+#define DB_BORN_SPAN 4096
 
 /* orders.status, in the order of the order_status enum of migration 002. */
 enum db_order_status {
@@ -144,9 +156,13 @@ struct db_order_fold *db_order_fold_new(void);
 
 /*
  * Folds record r of worker in (records must come in seq order per worker); records that are not
- * order events are ignored. Returns 0 or -ENOMEM.
+ * order events are ignored. *late is what order_events.late of r must hold: false when r is its
+ * order's new-order event or follows it in this batch within DB_BORN_SPAN records (the order's
+ * row then locates it by seq), true otherwise (the partial index order_events_order_idx holds it).
+ * Returns 0 or -ENOMEM.
  */
-int db_order_fold_add(struct db_order_fold *f, uint32_t worker, const struct shm_journal_record *r);
+int db_order_fold_add(struct db_order_fold *f, uint32_t worker, const struct shm_journal_record *r,
+		      bool *late);
 
 /* The folded orders in first-seen order, *n of them; valid until the next add or reset. */
 const struct db_order_row *db_order_fold_rows(const struct db_order_fold *f, size_t *n);

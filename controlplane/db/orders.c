@@ -31,7 +31,7 @@ static const char *const status_names[] = {
 #define ORDER_COLUMNS                                                                          \
 	"(instance, worker, order_id, orig_order_id, venue_order_id, account_id, instrument_id, " \
 	"venue_id, strategy_id, side, price, qty, leaves, cum_qty, status, reason, created_ns, "  \
-	"updated_ns, last_seq)"
+	"updated_ns, last_seq, born_seq, born_last_seq)"
 
 static const char copy_sql[] = "COPY orders_stage " ORDER_COLUMNS " FROM STDIN";
 static const char born_copy_sql[] = "COPY orders " ORDER_COLUMNS " FROM STDIN";
@@ -108,11 +108,13 @@ static struct db_order_row *lookup(struct db_order_fold *f, uint32_t worker, uin
 	return r;
 }
 
-int db_order_fold_add(struct db_order_fold *f, uint32_t worker, const struct shm_journal_record *r)
+int db_order_fold_add(struct db_order_fold *f, uint32_t worker, const struct shm_journal_record *r,
+		      bool *late)
 {
 	const struct shm_journal_order *o = &r->order;
 	struct db_order_row *x;
 
+	*late = true;
 	if (r->type < SHM_JOURNAL_ORDER_NEW || r->type > SHM_JOURNAL_ORDER_REPLACE)
 		return 0;
 	if (!(x = lookup(f, worker, o->order_id)))
@@ -121,8 +123,15 @@ int db_order_fold_add(struct db_order_fold *f, uint32_t worker, const struct shm
 		x->has_event = true;
 		x->created_ns = r->wall_ns;
 		x->born = r->type == SHM_JOURNAL_ORDER_NEW;
+		x->born_seq = x->born ? r->seq : 0;
 		f->marks--;
 		f->born += x->born;
+	}
+	/* Near its birth, an event is found by the order's seq range and stays out of the order
+	 * index: the index entry per event was the largest cost of loading order_events. */
+	if (x->born && r->seq - x->born_seq < DB_BORN_SPAN) {
+		x->born_last_seq = r->seq;
+		*late = false;
 	}
 	/* Every column follows the latest event but the venue's reference, which an event that
 	 * does not carry it (0) leaves as it was. */
@@ -225,6 +234,8 @@ int db_order_fold_format_part(const struct db_order_fold *f, const char *instanc
 		col_id(out, x->created_ns);
 		col_id(out, x->updated_ns);
 		col_id(out, x->last_seq);
+		col_id(out, x->born_seq);
+		col_id(out, x->born_last_seq);
 		put_c(out, '\n');
 		out->rows++;
 	}

@@ -75,21 +75,22 @@ static const char stage_sql[] =
 	"venue_id integer NOT NULL, strategy_id integer NOT NULL, side char(1) NOT NULL, "
 	"price bigint NOT NULL, qty bigint NOT NULL, leaves bigint NOT NULL, "
 	"cum_qty bigint NOT NULL, status order_status NOT NULL, reason integer NOT NULL, "
-	"created_ns bigint NOT NULL, updated_ns bigint NOT NULL, last_seq bigint NOT NULL) "
+	"created_ns bigint NOT NULL, updated_ns bigint NOT NULL, last_seq bigint NOT NULL, "
+	"born_seq bigint NOT NULL, born_last_seq bigint NOT NULL) "
 	"ON COMMIT DELETE ROWS";
 
 /*
  * The batch's orders, folded in C (orders.c), merged in one statement: a new order is inserted,
- * a known one takes the latest state, adds the batch's filled quantity and keeps its first time
- * and identity; the venue's reference changes only when the batch knows it.
+ * a known one takes the latest state, adds the batch's filled quantity and keeps its first time,
+ * identity and born range; the venue's reference changes only when the batch knows it.
  */
 static const char merge_sql[] =
 	"INSERT INTO orders AS o (instance, worker, order_id, orig_order_id, venue_order_id, "
 	"account_id, instrument_id, venue_id, strategy_id, side, price, qty, leaves, cum_qty, "
-	"status, reason, created_ns, updated_ns, last_seq) "
+	"status, reason, created_ns, updated_ns, last_seq, born_seq, born_last_seq) "
 	"SELECT instance, worker, order_id, orig_order_id, venue_order_id, account_id, "
 	"instrument_id, venue_id, strategy_id, side, price, qty, leaves, cum_qty, status, reason, "
-	"created_ns, updated_ns, last_seq FROM orders_stage "
+	"created_ns, updated_ns, last_seq, born_seq, born_last_seq FROM orders_stage "
 	"ON CONFLICT (instance, worker, order_id) DO UPDATE SET "
 	"venue_order_id = CASE WHEN EXCLUDED.venue_order_id <> 0 THEN EXCLUDED.venue_order_id "
 	"ELSE o.venue_order_id END, price = EXCLUDED.price, qty = EXCLUDED.qty, "
@@ -104,6 +105,14 @@ static const char merge_sql[] =
 static const char marks_sql[] =
 	"UPDATE orders SET status = 'replaced', leaves = 0 "
 	"WHERE instance = $1 AND worker = $2 AND order_id = ANY ($3::bigint[])";
+
+/*
+ * A batch whose born orders had to be merged (their ids already had rows): its order events go
+ * into the order index after all, since a reused id's row keeps the born range of its first life.
+ */
+static const char late_sql[] =
+	"UPDATE order_events SET late = true WHERE seq > $3 AND seq <= $4 AND worker = $2 AND "
+	"instance = $1 AND NOT late";
 
 static const char checkpoint_sql[] =
 	"UPDATE journal_checkpoints SET last_seq = $3, updated_at = now() "
@@ -268,6 +277,8 @@ static int connect_db(struct lane *l)
 		rc = prepare(l, "orders_merge", merge_sql);
 	if (!rc)
 		rc = prepare(l, "orders_marks", marks_sql);
+	if (!rc)
+		rc = prepare(l, "events_late", late_sql);
 	if (rc) {
 		disconnect(l);
 		return rc;
@@ -357,8 +368,10 @@ static int gather(struct lane *l, struct tail *t)
 		}
 		for (int i = 0; i < got; i++) {
 			const struct shm_journal_record *r = &l->recs[i];
-			if (db_rows_add(&l->rows, p->instance, t->worker, r) ||
-			    (!p->no_orders && db_order_fold_add(l->fold, t->worker, r))) {
+			bool late = true;
+			/* The fold first: it says whether the event goes into the order index. */
+			if ((!p->no_orders && db_order_fold_add(l->fold, t->worker, r, &late)) ||
+			    db_rows_add(&l->rows, p->instance, t->worker, r, late)) {
 				snprintf(l->err, sizeof(l->err), "persist: out of memory");
 				return -ENOMEM;
 			}
@@ -478,8 +491,9 @@ static int mark_replaced(struct lane *l, uint32_t worker)
  * go straight into orders with COPY: no staging, no conflict arbitration, which is most of what
  * the merge costs per row. Under a savepoint: should one exist after all (order ids reused by
  * another dataplane under this instance name, a database restored over a newer one), the COPY
- * fails on the primary key and is undone, and those orders go through the merge with the rest.
- * Returns 0 when they are in, 1 when the merge must take them, or -errno.
+ * fails on the primary key and is undone, those orders go through the merge with the rest, and the
+ * batch's order events are put into the order index (late), which is where GET /orders/{id} then
+ * finds them. Returns 0 when they are in, 1 when the merge must take them, or -errno.
  */
 static int copy_born(struct lane *l)
 {
@@ -500,6 +514,20 @@ static int copy_born(struct lane *l)
 	if (rc < 0)
 		return rc;
 	if ((rc = exec_cmd(l, "ROLLBACK TO SAVEPOINT born", "ROLLBACK TO SAVEPOINT")))
+		return rc;
+	for (size_t i = 0; i < l->ntails && !rc; i++) {
+		const struct tail *t = &l->tails[i];
+		char w[16], a[24], b[24];
+		const char *params[4] = { l->p->instance, w, a, b };
+
+		if (!t->pending)
+			continue;
+		snprintf(w, sizeof(w), "%u", t->worker);
+		snprintf(a, sizeof(a), "%llu", (unsigned long long)t->committed);
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)(t->committed + t->pending));
+		rc = exec_prepared(l, "events_late", 4, params);
+	}
+	if (rc)
 		return rc;
 	l->st.born_conflicts++;
 	fprintf(l->p->log,

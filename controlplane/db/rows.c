@@ -16,7 +16,7 @@ static const char *const copy_sql[DB_NTABLES] = {
 		"COPY order_events (instance, worker, seq, event_type, wall_ns, order_id, "
 		"orig_order_id, venue_order_id, match_no, account_id, instrument_id, "
 		"venue_id, strategy_id, side, ord_type, tif, price, qty, leaves, "
-		"last_px, last_qty, liquidity, reason) FROM STDIN",
+		"last_px, last_qty, liquidity, reason, late) FROM STDIN",
 	[DB_RISK_EVENTS] = "COPY risk_events (instance, worker, seq, wall_ns, order_id, control, "
 			   "action, account_id, instrument_id, side, price, qty, limit_value, "
 			   "observed_value) FROM STDIN",
@@ -73,7 +73,7 @@ static void key(struct db_buf *b, const char *instance, size_t ilen, uint32_t wo
 #define RAW_ROW_MAX (SHM_JOURNAL_NAME_LEN + 8 * 22 + 4 + 2 * SHM_JOURNAL_PAYLOAD_MAX + 16)
 
 int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
-		const struct shm_journal_record *r)
+		const struct shm_journal_record *r, bool late)
 {
 	size_t ilen = strnlen(instance, SHM_JOURNAL_NAME_LEN - 1);
 	const char *tname = shm_journal_type_name(r->type);
@@ -113,6 +113,8 @@ int db_rows_add(struct db_rows *rows, const char *instance, uint32_t worker,
 		col_i64(b, o->last_qty);
 		col_i64(b, o->liquidity);
 		col_i64(b, o->reason);
+		put_c(b, '\t');
+		put_c(b, late ? 't' : 'f');
 		break;
 	}
 	case SHM_JOURNAL_RISK: {

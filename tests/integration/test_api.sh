@@ -6,7 +6,8 @@
 # unknown routes 404; an audit row (actor, action, source address) for each mutation; commands
 # reach the workers' rings (manual order, cancel, limits split per worker, kill switch, venue
 # disconnect/connect to the workers that have the venue); GET /api/v1/venues lists the sessions
-# per worker and shows an operator's disconnect; lockout
+# per worker and shows an operator's disconnect; GET /api/v1/orders/{id} lists exactly the order's
+# events, from its born range and from the order index (migration 008); lockout
 # after N failed logins; access token expiry and refresh rotation; TOTP; API keys; the per-token
 # rate limit (429); TLS below 1.2 refused; no secret in the server's log; /metrics passes
 # `promtool check metrics`.
@@ -324,6 +325,25 @@ expect 409 POST /api/v1/users "$admin" "{\"username\":\"trader\",\"password\":\"
 expect 404 GET /api/v1/nothing "$admin"
 expect 404 GET /api/v1/users/999999 "$admin"
 expect 404 DELETE /api/v1/orders/999 "$trader"
+# GET /orders/{id} reads an order's events from its born range (not late) and the order index
+# (late): order 4343 was born at seq 20 with events up to 21 in its range, a late fill at 30; the
+# not-late event at 25 of order 4344 lies in that range and is not 4343's.
+sql "INSERT INTO orders (instance, worker, order_id, orig_order_id, venue_order_id, account_id,
+	instrument_id, venue_id, strategy_id, side, price, qty, leaves, cum_qty, status, reason,
+	created_ns, updated_ns, last_seq, born_seq, born_last_seq) VALUES ('$inst', 1, 4343, 0, 78, 3,
+	12, 1, 0, 'B', 1000000, 100, 60, 40, 'partially_filled', 0, 1, 3, 30, 20, 21)"
+sql "INSERT INTO order_events (instance, worker, seq, event_type, wall_ns, order_id, orig_order_id,
+	venue_order_id, match_no, account_id, instrument_id, venue_id, strategy_id, side, ord_type, tif,
+	price, qty, leaves, last_px, last_qty, liquidity, reason, late) VALUES
+	('$inst', 1, 20, 'new', 1, 4343, 0, 0, 0, 3, 12, 1, 0, 'B', 0, 0, 1000000, 100, 100, 0, 0, 0, 0, false),
+	('$inst', 1, 21, 'ack', 2, 4343, 0, 78, 0, 3, 12, 1, 0, 'B', 0, 0, 1000000, 100, 100, 0, 0, 0, 0, false),
+	('$inst', 1, 25, 'new', 2, 4344, 0, 0, 0, 3, 12, 1, 0, 'B', 0, 0, 1000000, 100, 100, 0, 0, 0, 0, false),
+	('$inst', 0, 21, 'new', 2, 4343, 0, 0, 0, 3, 12, 1, 0, 'B', 0, 0, 1000000, 100, 100, 0, 0, 0, 0, false),
+	('$inst', 1, 30, 'fill', 3, 4343, 0, 78, 5, 3, 12, 1, 0, 'B', 0, 0, 1000000, 100, 60, 1000000, 40, 0, 0, true)"
+expect 200 GET /api/v1/orders/4343 "$viewer"
+[ "$(jget '["order_id"]') $(jget '["status"]')" = "4343 partially_filled" ] || fail "GET order 4343: $(cat "$work/body")"
+[ "$(python3 -c 'import json,sys; print(",".join("%d:%s" % (e["seq"], e["event_type"]) for e in json.load(open(sys.argv[1]))["events"]))' "$work/body")" = \
+	"20:new,21:ack,30:fill" ] || fail "GET order 4343's events: $(cat "$work/body")"
 expect 405 PATCH /api/v1/orders "$admin"
 root_id=$(sql "SELECT id FROM users WHERE username = 'root'")
 expect 409 PUT /api/v1/users/"$root_id" "$admin" '{"role":"viewer"}'

@@ -8,7 +8,8 @@
 # fills equal, counts and sums of seq and qty equal, orders' cumulative quantity equal to the fills,
 # every orders row equal to the order's lifecycle in the journal (its latest event's state, the
 # quantity filled, its first time, replaced when a later replace names it) whatever the batches
-# and crashes cut it into, and a SIGTERM stops the persister with status 0. The persister runs
+# and crashes cut it into, every order's events found by the way GET /orders/{id} reads them (its
+# row's born range and the partial order index), and a SIGTERM stops the persister with status 0. The persister runs
 # with 1, 2 or 3 connections in turn (the workers' split over them changes between runs).
 # Usage: pg-test test_persist.sh TRADSYS_CONTROLPLANE JOURNAL_GEN [N]   (exit 0 pass, 1 fail, 77 skip)
 set -euo pipefail
@@ -170,7 +171,9 @@ diffs=$(sql "WITH e AS (SELECT * FROM order_events WHERE instance = '$inst'),
 		a.created_ns, l.wall_ns AS updated_ns, l.seq AS last_seq
 		FROM latest l JOIN agg a USING (worker, order_id)
 		LEFT JOIN vref v USING (worker, order_id) LEFT JOIN repl r USING (worker, order_id)),
-	got AS (SELECT * FROM orders WHERE instance = '$inst')
+	got AS (SELECT instance, worker, order_id, orig_order_id, venue_order_id, account_id,
+		instrument_id, venue_id, strategy_id, side, price, qty, leaves, cum_qty, status, reason,
+		created_ns, updated_ns, last_seq FROM orders WHERE instance = '$inst')
 	SELECT (SELECT count(*) FROM (TABLE want EXCEPT TABLE got) x) || ' ' ||
 		(SELECT count(*) FROM (TABLE got EXCEPT TABLE want) y) || ' ' ||
 		(SELECT count(*) FROM got) || ' ' ||
@@ -182,6 +185,30 @@ read -r missing extra nrows nrepl nrej ncanc <<<"$diffs"
 	fail "orders differ from the journal's lifecycle: $missing rows expected but not found, $extra unexpected"
 [ "$nrepl" -gt 0 ] && [ "$nrej" -gt 0 ] && [ "$ncanc" -gt 0 ] ||
 	fail "the journal lacks a lifecycle: $nrepl replaced, $nrej rejected, $ncanc canceled"
+
+# GET /orders/{id} finds an order's events by its row's born range (those not late) and the
+# partial order index (the late ones). For every order, what that finds must be all of its events:
+# per order, the seqs found that way against the seqs of a whole-table grouping.
+events_by_order_lost() {
+	sql "WITH whole AS (SELECT worker, order_id, array_agg(seq ORDER BY seq) AS a
+			FROM order_events WHERE instance = '$1' GROUP BY 1, 2),
+		found AS (SELECT x.worker, x.order_id, (SELECT array_agg(seq ORDER BY seq) FROM (
+			SELECT seq FROM order_events ev WHERE ev.seq BETWEEN x.born_seq AND
+				x.born_last_seq AND ev.worker = x.worker AND ev.instance = x.instance
+				AND ev.order_id = x.order_id AND NOT ev.late
+			UNION ALL SELECT seq FROM order_events ev WHERE ev.late AND
+				ev.order_id = x.order_id AND ev.worker = x.worker AND
+				ev.instance = x.instance) e) AS a
+			FROM orders x WHERE instance = '$1')
+		SELECT count(*) FROM whole FULL JOIN found USING (worker, order_id)
+		WHERE whole.a IS DISTINCT FROM found.a AND whole.a IS NOT NULL"
+}
+lost=$(events_by_order_lost "$inst")
+[ "$lost" = 0 ] || fail "$lost orders whose events the born range and the order index do not all find"
+read -r nlate nev < <(sql "SELECT count(*) FILTER (WHERE late), count(*) FROM order_events
+	WHERE instance = '$inst'" | tr '|' ' ')
+[ "$nlate" -gt 0 ] && [ "$nlate" -lt "$nev" ] ||
+	fail "$nlate of $nev order events in the order index: expected some, not all"
 
 # Order ids reused under an instance name (another dataplane, a database restored over a newer
 # one): the orders a batch creates already have rows. Their direct COPY into orders fails on the
@@ -221,7 +248,10 @@ read -r rows2 distinct2 cum2 < <(sql "SELECT count(*), count(DISTINCT order_id),
 [ "$cum2" = "$((fills2 + 1000))" ] || fail "ids reused: cum_qty sums to $cum2, fills $fills2 + 1000"
 [ "$(sql "SELECT cum_qty FROM orders WHERE instance = '$inst2' AND order_id = $reused")" = \
 	"$((reused_fills + 1000))" ] || fail "ids reused: order $reused did not add its fills to its old row"
+lost=$(events_by_order_lost "$inst2")
+[ "$lost" = 0 ] || fail "ids reused: $lost orders whose events the born range and the order index do not all find"
 
 echo "PASS: $total records over 2 workers, exact after $kills persister kills, 1 writer kill," \
 	"1 PostgreSQL crash, $restarts persister exits restarted; $nrows orders rows equal to" \
-	"their lifecycle ($nrepl replaced, $nrej rejected, $ncanc canceled); reused order ids merged"
+	"their lifecycle ($nrepl replaced, $nrej rejected, $ncanc canceled), every order's events" \
+	"found by its born range and the order index ($nlate of $nev events in it); reused order ids merged"

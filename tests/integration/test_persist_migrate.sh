@@ -8,7 +8,8 @@
 # From the previous version (migrations up to 004, with fills a table holding rows): 005 turns
 # fills into a view of the fill order events that returns the same rows, and refuses (changing
 # nothing) while a fills row has no equal fill event. 007 (applied to both databases) keys
-# order_events by (seq, worker, instance) and drops its event_time column.
+# order_events by (seq, worker, instance) and drops its event_time column. 008 makes the order
+# index partial (WHERE late), and the rows loaded before it stay in it and are found through it.
 # Usage: pg-test test_persist_migrate.sh TRADSYS_CONTROLPLANE MIGRATIONS_DIR   (0 pass, 1 fail, 77 skip)
 set -euo pipefail
 cp=$1 src=$2
@@ -34,7 +35,7 @@ expect() {
 	grep -qF -- "$text" "$work/out" || fail "migrate $*: no '$text' in the output"
 }
 
-expect 0 "7 migrations applied now"
+expect 0 "8 migrations applied now"
 for t in users api_keys venues instruments accounts orders order_events positions balances \
 	risk_limits market_data_trades market_data_bars_1s audit_log journal_checkpoints \
 	risk_events session_events command_results journal_unknown schema_migrations; do
@@ -44,13 +45,13 @@ done
 [ "$(sql "SELECT count(*) FROM pg_class WHERE relname = 'fills' AND relkind = 'v'")" = 1 ] ||
 	fail "view fills missing"
 [ "$(sql "SELECT string_agg(name, ',' ORDER BY version) FROM schema_migrations")" = \
-	"001_reference,002_trading,003_market_data,004_api,005_fills_view,006_journal_keys,007_order_events_load" ] || fail "schema_migrations rows"
+	"001_reference,002_trading,003_market_data,004_api,005_fills_view,006_journal_keys,007_order_events_load,008_order_events_by_order" ] || fail "schema_migrations rows"
 [ "$(sql "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid
 	WHERE c.relname IN ('market_data_trades', 'market_data_bars_1s')")" = 2 ] || fail "market data not partitioned"
 [ "$(sql "SELECT count(*) FROM pg_indexes WHERE tablename = 'order_events'")" -ge 3 ] || fail "order_events indexes"
 [ "$(sql "SELECT string_agg(indexdef, ';' ORDER BY indexname) FROM pg_indexes
 	WHERE indexname IN ('order_events_pkey', 'order_events_order_idx', 'orders_pkey')")" = \
-	"CREATE INDEX order_events_order_idx ON public.order_events USING btree (order_id, worker);CREATE UNIQUE INDEX order_events_pkey ON public.order_events USING btree (seq, worker, instance);CREATE UNIQUE INDEX orders_pkey ON public.orders USING btree (order_id, worker, instance)" ] ||
+	"CREATE INDEX order_events_order_idx ON public.order_events USING btree (order_id, worker) WHERE late;CREATE UNIQUE INDEX order_events_pkey ON public.order_events USING btree (seq, worker, instance);CREATE UNIQUE INDEX orders_pkey ON public.orders USING btree (order_id, worker, instance)" ] ||
 	fail "journal keys: $(sql "SELECT string_agg(indexdef, ';') FROM pg_indexes WHERE tablename IN ('orders', 'order_events')")"
 
 [ "$(sql "SELECT count(*) FROM information_schema.columns
@@ -64,23 +65,23 @@ expect 1 "migration 002_trading was applied as 002_trading with checksum" --migr
 grep -qF "an applied migration must not be edited" "$work/out" || fail "edit message"
 cp "$src/002_trading.sql" "$work/m/002_trading.sql"
 
-printf 'CREATE TABLE extra_one (id int);\n' >"$work/m/008_extra.sql"
+printf 'CREATE TABLE extra_one (id int);\n' >"$work/m/009_extra.sql"
 expect 0 "1 migration applied now" --migrations "$work/m"
-grep -qF "applied migration 008_extra" "$work/out" || fail "008 not named"
+grep -qF "applied migration 009_extra" "$work/out" || fail "009 not named"
 
 printf -- '-- comment\nCREATE TABLE extra_two (id int);\nCREATE TABLE extra_bad (id nosuchtype);\n' \
-	>"$work/m/009_broken.sql"
-expect 1 "migration 009_broken: line 3: type \"nosuchtype\" does not exist" --migrations "$work/m"
+	>"$work/m/010_broken.sql"
+expect 1 "migration 010_broken: line 3: type \"nosuchtype\" does not exist" --migrations "$work/m"
 [ "$(sql "SELECT count(*) FROM pg_class WHERE relname = 'extra_two'")" = 0 ] ||
 	fail "a failed migration left its first table"
-[ "$(sql "SELECT count(*) FROM schema_migrations WHERE version = 9")" = 0 ] || fail "009 recorded"
-rm "$work/m/009_broken.sql"
+[ "$(sql "SELECT count(*) FROM schema_migrations WHERE version = 10")" = 0 ] || fail "010 recorded"
+rm "$work/m/010_broken.sql"
 
 touch "$work/m/6-bad-name.sql"
 expect 1 "a migration must be named NNN_name.sql" --migrations "$work/m"
 rm "$work/m/6-bad-name.sql"
 
-expect 1 "the database has migration 008_extra (version 8) that this build does not know"
+expect 1 "the database has migration 009_extra (version 9) that this build does not know"
 
 sql "SELECT market_data_add_day('2024-03-05')" >/dev/null
 sql "INSERT INTO market_data_trades (instrument_id, ts, price, qty, venue_id)
@@ -114,6 +115,15 @@ grep -qF "1 fills rows have no equal fill in order_events" "$work/out" || fail "
 psql -X -Atq -d "$prev" -c "DELETE FROM fills WHERE seq = 99"
 "$cp" migrate --database "$prev" >"$work/out" 2>&1 || fail "migrate 004 -> 005"
 grep -qF "applied migration 005_fills_view" "$work/out" || fail "005 not applied to the 004 database"
+grep -qF "applied migration 008_order_events_by_order" "$work/out" || fail "008 not applied to the 004 database"
+# 008: the rows loaded before it stay in the order index (late), and it still finds them.
+[ "$(psql -X -Atq -d "$prev" -c "SELECT count(*) FILTER (WHERE late) || ' ' || count(*) FROM order_events")" = "20 20" ] ||
+	fail "008: rows loaded before it are not all late"
+psql -X -Atq -d "$prev" -c "SET enable_seqscan = off; EXPLAIN SELECT seq FROM order_events
+	WHERE late AND order_id = 3 AND worker = 0" | grep -q "order_events_order_idx" ||
+	fail "008: the order index does not serve a late lookup"
+[ "$(psql -X -Atq -d "$prev" -c "SET enable_seqscan = off; SELECT string_agg(seq::text, ',' ORDER BY seq)
+	FROM order_events WHERE late AND order_id = 3 AND worker = 0")" = "6,7" ] || fail "008: order 3's events"
 psql -X -Atq -d "$prev" -c "COPY (SELECT * FROM fills ORDER BY seq) TO STDOUT" >"$work/fills_005"
 cmp -s "$work/fills_004" "$work/fills_005" || fail "fills differ after 005: $(diff "$work/fills_004" "$work/fills_005" | head -n 4)"
 

@@ -5,6 +5,9 @@
  * under a new order id marks the old order replaced (no leaves) unless the old order has a later
  * event, and a replace that keeps the id marks nothing; an order only named by a replace is a mark
  * alone, left out of the staging rows; workers keep their own order ids; reset empties the fold.
+ * Which events go into the order index (late): not an order's new-order event nor the events that
+ * follow it in the batch within DB_BORN_SPAN records (the row's born range covers those, exactly),
+ * every other event and every event of an order not born in the batch.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 
 static struct db_order_fold *fold;
 static uint64_t next_seq;
+static bool last_late; /* what the fold said of the latest event */
 
 static void setup(void)
 {
@@ -56,7 +60,7 @@ static void ev(uint16_t type, uint64_t id, int64_t leaves, int64_t last_qty, uin
 	r.order.leaves = leaves;
 	r.order.last_qty = last_qty;
 	r.order.account = 3;
-	cr_assert_eq(db_order_fold_add(fold, 1, &r), 0);
+	cr_assert_eq(db_order_fold_add(fold, 1, &r, &last_late), 0);
 }
 
 static void replace(uint64_t old_id, uint64_t new_id, int64_t qty)
@@ -67,7 +71,7 @@ static void replace(uint64_t old_id, uint64_t new_id, int64_t qty)
 	r.order.orig_order_id = old_id;
 	r.order.qty = r.order.leaves = qty;
 	r.order.price = 5001;
-	cr_assert_eq(db_order_fold_add(fold, 1, &r), 0);
+	cr_assert_eq(db_order_fold_add(fold, 1, &r, &last_late), 0);
 }
 
 static const struct db_order_row *row(uint32_t worker, uint64_t id)
@@ -178,7 +182,7 @@ Test(orders, workers_keep_their_own_order_ids)
 
 	ev(SHM_JOURNAL_ORDER_ACK, 5, 100, 0, 0);
 	r.order.order_id = 5;
-	cr_assert_eq(db_order_fold_add(fold, 2, &r), 0);
+	cr_assert_eq(db_order_fold_add(fold, 2, &r, &last_late), 0);
 	cr_assert_eq(row(1, 5)->status, DB_ORDER_OPEN);
 	cr_assert_eq(row(2, 5)->status, DB_ORDER_CANCELED);
 }
@@ -195,9 +199,9 @@ Test(orders, staging_rows_carry_the_final_state_in_copy_order)
 	b.p[b.len] = '\0'; /* the buffer has room: rows are reserved at their bound */
 	cr_assert_str_eq(b.p,
 			 "inst\t1\t30\t0\t8\t3\t0\t0\t0\tB\t5000\t100\t0\t40\treplaced\t0\t1001"
-			 "\t1002\t2\n"
+			 "\t1002\t2\t1\t2\n"
 			 "inst\t1\t31\t30\t0\t0\t0\t0\t0\tB\t5001\t90\t90\t0\topen\t0\t1003\t1003"
-			 "\t3\n");
+			 "\t3\t0\t0\n");
 	cr_assert(strstr(db_order_fold_copy_sql(),
 			 "COPY orders_stage (instance, worker, order_id,") != NULL);
 	free(b.p);
@@ -236,6 +240,46 @@ Test(orders, rows_born_in_the_batch_split_from_the_rest)
 	free(born.p);
 	free(known.p);
 	free(all.p);
+}
+
+Test(orders, events_near_the_birth_stay_out_of_the_order_index)
+{
+	struct shm_journal_record risk = { .type = SHM_JOURNAL_RISK, .version = 1 };
+	uint64_t born;
+
+	ev(SHM_JOURNAL_ORDER_ACK, 50, 100, 0, 9); /* born in an earlier batch */
+	cr_assert(last_late);
+	born = next_seq;
+	ev(SHM_JOURNAL_ORDER_NEW, 51, 100, 0, 0);
+	cr_assert_not(last_late, "the new-order event is in the born range");
+	ev(SHM_JOURNAL_ORDER_ACK, 51, 100, 0, 9);
+	cr_assert_not(last_late);
+	cr_assert_eq(row(1, 51)->born_seq, born);
+	cr_assert_eq(row(1, 51)->born_last_seq, born + 1);
+	cr_assert_eq(row(1, 50)->born_seq, 0);
+	cr_assert_eq(row(1, 50)->born_last_seq, 0);
+	/* Just inside the span, then at it: the last event in range, then the first one out. */
+	next_seq = born + DB_BORN_SPAN - 1;
+	ev(SHM_JOURNAL_ORDER_FILL, 51, 60, 40, 0);
+	cr_assert_not(last_late);
+	cr_assert_eq(row(1, 51)->born_last_seq, born + DB_BORN_SPAN - 1);
+	ev(SHM_JOURNAL_ORDER_FILL, 51, 20, 40, 0);
+	cr_assert(last_late, "DB_BORN_SPAN records after the birth: into the index");
+	cr_assert_eq(row(1, 51)->born_last_seq, born + DB_BORN_SPAN - 1, "the range stops");
+	ev(SHM_JOURNAL_ORDER_CANCEL, 50, 0, 0, 0);
+	cr_assert(last_late);
+	replace(51, 52, 10); /* 52 is first seen in a replace: not born */
+	cr_assert(last_late);
+	cr_assert_eq(row(1, 52)->born_seq, 0);
+	last_late = false;
+	atomic_store(&risk.seq, next_seq++);
+	cr_assert_eq(db_order_fold_add(fold, 1, &risk, &last_late), 0);
+	cr_assert(last_late, "not an order event: true, as in doubt");
+	/* In the next batch the same order is known, not born: its events go into the index. */
+	db_order_fold_reset(fold);
+	ev(SHM_JOURNAL_ORDER_FILL, 51, 0, 20, 0);
+	cr_assert(last_late);
+	cr_assert_eq(row(1, 51)->born_seq, 0);
 }
 
 Test(orders, many_orders_and_reset)
