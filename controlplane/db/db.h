@@ -110,10 +110,11 @@ void db_rows_free(struct db_rows *rows);
 
 /*
  * The orders rows a batch of order events makes, folded in memory: per (worker, order id) the
- * state after its latest event, the first event's time, the quantity filled in the batch and
- * whether a later replace (with a new order id) marked it replaced. The persister COPYs the result
- * into a staging table and merges it into orders with one INSERT ... ON CONFLICT, instead of
- * having PostgreSQL sort and window the batch's order_events again.
+ * state after its latest event, the first event's time, the quantity filled in the batch,
+ * whether a later replace (with a new order id) marked it replaced, and for an order born in the
+ * batch the seq range of its events that stay out of the order index. The persister COPYs the
+ * result into a staging table and merges it into orders with one INSERT ... ON CONFLICT, instead
+ * of having PostgreSQL sort and window the batch's order_events again.
  */
 struct db_order_fold;
 
