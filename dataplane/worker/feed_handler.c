@@ -33,7 +33,19 @@ struct wf_feed {
 	const char *name;
 	uint16_t index;
 	bool stale; /* a gap was declared lost: the books are not to be trusted */
+	bool asked; /* a request went out since the last tick */
+	uint64_t answers_until_ns; /* read answers on the tick until then */
+	uint64_t answer_reads; /* ticks that read the request socket */
 };
+
+/*
+ * How long after its last request a feed keeps reading answers. The request server answers in
+ * well under this, and a request is re-sent every retry interval while unanswered, so no answer
+ * is missed; after it, a feed with nothing to recover makes no syscall on the tick. A stray
+ * packet that arrives later waits in the socket until the next recovery reads it (the session
+ * drops what it no longer needs).
+ */
+#define WF_ANSWER_LINGER_NS 1000000000ull
 
 struct worker_feed {
 	/* read per packet */
@@ -90,20 +102,24 @@ static int send_request(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct wf_feed *f = ctx;
 
+	f->asked = true;
 	if (sendto(f->req_fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)&f->req_to,
 		   sizeof(f->req_to)) != (ssize_t)len)
 		return -errno;
 	return 0;
 }
 
-/* Answers of the request server, read on the tick (a recvfrom that finds nothing costs one
- * syscall, and only feeds with a request server pay it). */
+/* Answers of the request server, read on the tick while a recovery may be waiting for them
+ * (WF_ANSWER_LINGER_NS): a recv that finds nothing is still a syscall, which on a worker's
+ * core costs more than its microsecond, since the kernel's code and data push the hot path's
+ * out of the caches. */
 static int read_answers(struct wf_feed *f, uint64_t now_ns)
 {
 	uint8_t buf[2048];
 	ssize_t n;
 	int got = 0;
 
+	f->answer_reads++;
 	while ((n = recv(f->req_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 		(void)mold_session_on_packet(f->mold, MOLD_LINE_RETRANS, buf, (size_t)n, now_ns);
 		got++;
@@ -180,8 +196,13 @@ static int on_timer(void *ctx, uint64_t now_tsc)
 	int work = 0;
 
 	for (uint16_t i = 0; i < wf->nfeeds; i++) {
-		if (wf->feeds[i].req_fd >= 0)
-			work += read_answers(&wf->feeds[i], now_ns);
+		struct wf_feed *f = &wf->feeds[i];
+		if (f->asked) {
+			f->asked = false;
+			f->answers_until_ns = now_ns + WF_ANSWER_LINGER_NS;
+		}
+		if (f->req_fd >= 0 && now_ns < f->answers_until_ns)
+			work += read_answers(f, now_ns);
 		work += mold_session_poll(wf->feeds[i].mold, now_ns);
 	}
 	publish(wf);
@@ -392,6 +413,11 @@ void worker_feed_destroy(struct worker_feed *wf)
 struct feed *worker_feed_feed(struct worker_feed *wf, uint16_t i)
 {
 	return wf && i < wf->nfeeds ? wf->feeds[i].feed : NULL;
+}
+
+uint64_t worker_feed_answer_reads(const struct worker_feed *wf, uint16_t i)
+{
+	return i < wf->nfeeds ? wf->feeds[i].answer_reads : 0;
 }
 
 const struct mold_stats *worker_feed_mold_stats(const struct worker_feed *wf, uint16_t i)

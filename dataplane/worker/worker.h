@@ -275,5 +275,7 @@ void worker_feed_destroy(struct worker_feed *wf);
  * For tests and the summary. */
 struct feed *worker_feed_feed(struct worker_feed *wf, uint16_t i);
 const struct mold_stats *worker_feed_mold_stats(const struct worker_feed *wf, uint16_t i);
+/* Ticks that read feed i's request socket: only while a recovery may await answers. */
+uint64_t worker_feed_answer_reads(const struct worker_feed *wf, uint16_t i);
 
 #endif

@@ -2,13 +2,18 @@
  * Description: the "feed" handler driven directly with packets, as the worker loop would hand
  * them over. In-order MoldUDP64 packets reach the books and the decoded file; line B fills what
  * line A missed; a gap neither line fills is declared lost by the timer, the books turn stale and
- * the stats block's feed fields show it; packets on a flow no feed owns and malformed packets are
- * counted; a decoded file it cannot create is reported.
+ * the stats block's feed fields show it; a gap is recovered from a request server over UDP, and the
+ * tick reads the request socket only while a recovery may await answers; packets on a flow no
+ * feed owns and malformed packets are counted; a decoded file it cannot create is reported.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "books_print.h"
@@ -43,17 +48,18 @@ static void teardown(void)
 
 TestSuite(feed_handler, .init = setup, .fini = teardown);
 
-/* Parses a config with feed "x" (A on flow 0, B on flow 1) and creates the handler. */
-static void start(bool with_decoded)
+/* Parses a config with feed "x" (A on flow 0, B on flow 1, feed_extra added to its section)
+ * and creates the handler. */
+static void start_with(bool with_decoded, const char *feed_extra)
 {
-	char text[512], err[256] = "";
+	char text[768], err[256] = "";
 
 	snprintf(text, sizeof(text),
 		 "[driver]\nkind = uring\ninterface = lo\n"
 		 "[feed.x]\ngroup = 239.1.1.1\nport = 26400\nb_group = 239.1.1.2\nb_port = 26400\n"
-		 "max_instruments = 16\nmax_orders = 64\nmax_levels = 8\n"
+		 "max_instruments = 16\nmax_orders = 64\nmax_levels = 8\n%s"
 		 "[worker.0]\ncore = 0\nhandler = feed\n%s%s\n",
-		 with_decoded ? "decoded_file = " : "", with_decoded ? decoded : "");
+		 feed_extra, with_decoded ? "decoded_file = " : "", with_decoded ? decoded : "");
 	conf = config_parse(text, strlen(text), "t.conf", err, sizeof(err));
 	cr_assert_not_null(conf, "%s", err);
 	cr_assert_eq(worker_config_parse(conf, "t.conf", &wc, err, sizeof(err)), 0, "%s", err);
@@ -61,6 +67,11 @@ static void start(bool with_decoded)
 	cr_assert_not_null(wf, "%s", err);
 	worker_feed_handler(wf, &h);
 	cr_assert_not_null(h.on_timer);
+}
+
+static void start(bool with_decoded)
+{
+	start_with(with_decoded, "");
 }
 
 /* ITCH messages: a stock directory entry and an add order, fields big-endian. */
@@ -251,4 +262,68 @@ Test(feed_handler, decoded_file_it_cannot_create_is_reported)
 	cr_assert_null(worker_feed_create(&wc, 0, &st, err, sizeof(err)));
 	cr_assert_str_eq(err, "[worker.3] decoded_file /nonexistent-dir/d: No such file or "
 			      "directory");
+}
+
+/*
+ * A request server on loopback: the gap 2..3 is asked for in one request, answered, and
+ * delivered in order. Before the first request and after its answers had time to come, the tick
+ * makes no recv syscall (it used to make one every tick, which cost the worker its caches).
+ */
+Test(feed_handler, a_gap_is_recovered_from_the_request_server_and_then_the_tick_stops_reading)
+{
+	int srv = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	struct timeval tv = { .tv_sec = 5 };
+	char extra[96];
+	uint8_t pkt[512], req[64];
+	size_t n;
+
+	cr_assert_geq(srv, 0);
+	cr_assert_eq(bind(srv, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(srv, (struct sockaddr *)&a, &alen), 0);
+	cr_assert_eq(setsockopt(srv, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	snprintf(extra, sizeof(extra), "request_server = 127.0.0.1:%u\n", ntohs(a.sin_port));
+	start_with(false, extra);
+
+	n = mold_pkt(pkt, 1, 1);
+	deliver(0, pkt, n, MS(1));
+	for (int t = 1; t <= 5; t++)
+		h.on_timer(h.ctx, MS(t));
+	cr_assert_eq(worker_feed_answer_reads(wf, 0), 0, "nothing asked, nothing read");
+
+	n = mold_pkt(pkt, 4, 1); /* 2 and 3 lost on both lines */
+	deliver(0, pkt, n, MS(6));
+	struct sockaddr_in from;
+	socklen_t flen = sizeof(from);
+	ssize_t got = recvfrom(srv, req, sizeof(req), 0, (struct sockaddr *)&from, &flen);
+	cr_assert_eq(got, MOLD_REQUEST_LEN, "the handler asked the request server");
+	cr_assert_eq(memcmp(req, "SESSION001", MOLD_SESSION_LEN), 0);
+	uint64_t first = 0;
+	for (int i = 0; i < 8; i++)
+		first = first << 8 | req[10 + i];
+	cr_assert_eq(first, 2);
+	cr_assert_eq(req[18] << 8 | req[19], 2);
+
+	n = mold_pkt(pkt, 2, 2);
+	cr_assert_eq(sendto(srv, pkt, n, 0, (struct sockaddr *)&from, flen), (ssize_t)n);
+	const struct mold_stats *ms = worker_feed_mold_stats(wf, 0);
+	for (int t = 7; t < 200 && ms->delivered < 4; t++) {
+		h.on_timer(h.ctx, MS(t));
+		usleep(1000);
+	}
+	cr_assert_eq(ms->delivered, 4);
+	cr_assert_eq(ms->gaps_recovered, 1);
+	cr_assert_eq(ms->lost_msgs, 0);
+	cr_assert_eq(book_instrument_orders(worker_feed_feed(wf, 0)->books, 3), 4);
+	uint64_t reads = worker_feed_answer_reads(wf, 0);
+	cr_assert_gt(reads, 0);
+
+	/* Well after the last request: ticks make no syscall, and a stray packet is left alone. */
+	cr_assert_eq(sendto(srv, pkt, n, 0, (struct sockaddr *)&from, flen), (ssize_t)n);
+	for (int t = 2000; t <= 2100; t++)
+		h.on_timer(h.ctx, MS(t));
+	cr_assert_eq(worker_feed_answer_reads(wf, 0), reads);
+	cr_assert_eq(ms->line[MOLD_LINE_RETRANS].packets, 1);
+	close(srv);
 }
