@@ -73,9 +73,10 @@ struct worker_handler {
  * Each line is one driver flow, numbered in file order: feed 0's A, feed 0's B (if any), feed
  * 1's A, ...; at most DRIVER_MAX_FLOWS lines in all, no two with the same port unless both name
  * different groups. Re-requests go out on an ordinary non-blocking UDP socket and their answers
- * are read from it on the worker's tick: they are rare (a gap neither line filled, or a late
- * join) and off the fast path, so they do not need the bypass driver; the XDP filter passes them
- * to the kernel. Without a request server, or when recovery fails, a gap is declared lost after
+ * are read from it on the worker's tick, for a second after the last request (so a worker with
+ * nothing to recover makes no syscall on its tick): they are rare (a gap neither line filled, or
+ * a late join) and off the fast path, so they do not need the bypass driver; the XDP filter
+ * passes them to the kernel. Without a request server, or when recovery fails, a gap is declared lost after
  * the session's retry timers and the feed's books are marked stale (the stats feed block).
  */
 #define WORKER_NO_FLOW UINT16_MAX
