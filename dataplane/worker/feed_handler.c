@@ -109,10 +109,9 @@ static int send_request(void *ctx, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-/* Answers of the request server, read on the tick while a recovery may be waiting for them
- * (WF_ANSWER_LINGER_NS): a recv that finds nothing is still a syscall, which on a worker's
- * core costs more than its microsecond, since the kernel's code and data push the hot path's
- * out of the caches. */
+/* Answers of the request server, read on the tick only while a recovery may be waiting for
+ * them (WF_ANSWER_LINGER_NS): a recv that finds nothing is still a syscall on the worker's core,
+ * which its loop otherwise never makes. */
 static int read_answers(struct wf_feed *f, uint64_t now_ns)
 {
 	uint8_t buf[2048];
@@ -417,7 +416,7 @@ struct feed *worker_feed_feed(struct worker_feed *wf, uint16_t i)
 
 uint64_t worker_feed_answer_reads(const struct worker_feed *wf, uint16_t i)
 {
-	return i < wf->nfeeds ? wf->feeds[i].answer_reads : 0;
+	return wf && i < wf->nfeeds ? wf->feeds[i].answer_reads : 0;
 }
 
 const struct mold_stats *worker_feed_mold_stats(const struct worker_feed *wf, uint16_t i)

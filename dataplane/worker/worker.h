@@ -76,8 +76,9 @@ struct worker_handler {
  * are read from it on the worker's tick, for a second after the last request (so a worker with
  * nothing to recover makes no syscall on its tick): they are rare (a gap neither line filled, or
  * a late join) and off the fast path, so they do not need the bypass driver; the XDP filter
- * passes them to the kernel. Without a request server, or when recovery fails, a gap is declared lost after
- * the session's retry timers and the feed's books are marked stale (the stats feed block).
+ * passes them to the kernel. Without a request server, or when recovery fails, a gap is declared
+ * lost after the session's retry timers and the feed's books are marked stale (the stats feed
+ * block).
  */
 #define WORKER_NO_FLOW UINT16_MAX
 #define WORKER_FEED_DEFAULT_INSTRUMENTS 16384
