@@ -48,8 +48,10 @@ static bool dup_confirm(const struct acct *a, uint64_t h, uint64_t now)
  * (less the quantity a replace takes over)? */
 static inline bool reduces(const struct pos *p, bool buy, int64_t qty, int64_t old_qty)
 {
-	int64_t same = (buy ? p->obq : p->osq) - old_qty;
-	const int64_t along = buy ? p->pos : -p->pos; /* the position in the order's direction */
+	const unsigned s = side_ix(buy);
+	const int64_t neg = -(int64_t)s; /* 0 for a buy, -1 for a sell */
+	int64_t same = p->oq[s] - old_qty;
+	const int64_t along = (p->pos ^ neg) - neg; /* the position in the order's direction */
 
 	if (same < 0)
 		same = 0;
@@ -67,13 +69,16 @@ enum risk_reason risk_check(struct risk_ctx *r, const struct risk_order *o)
 	const struct pos *p = &r->pos[pair_of(r, o->account, o->instrument)];
 	struct bucket *s = &r->sess[o->session];
 	const bool buy = o->side == RISK_BUY;
+	const unsigned si = side_ix(buy);
+	const int64_t neg = -(int64_t)si; /* (x ^ neg) - neg: x for a buy, -x for a sell */
 	const int64_t price = o->price, qty = o->qty;
 	int64_t old_qty = 0, old_n = 0;
 
 	if (unlikely((a->block | in->block) & B_UNCONF))
 		return reject(r, RISK_R_NO_LIMITS);
-	if (unlikely((!buy && o->side != RISK_SELL) || price <= 0 || price > RISK_PRICE_MAX ||
-		     qty <= 0 || qty > RISK_QTY_MAX))
+	/* Bitwise, not ||: a short-circuit on the side would be a branch taken half the time. */
+	if (unlikely((!buy & (o->side != RISK_SELL)) | (price <= 0) | (price > RISK_PRICE_MAX) |
+		     (qty <= 0) | (qty > RISK_QTY_MAX)))
 		return reject(r, RISK_R_BAD_ORDER);
 	if (o->replace) {
 		if (unlikely(o->old_qty < 0 || o->old_qty > RISK_QTY_MAX || o->old_price < 0 ||
@@ -113,16 +118,19 @@ enum risk_reason risk_check(struct risk_ctx *r, const struct risk_order *o)
 	/* The account's state, then the order against its position and exposure. */
 	if (unlikely(a->block & (A_REDUCE | A_MARGIN)) && !reducing)
 		return reject(r, RISK_R_REDUCE_ONLY);
-	/* The side decides operands, not branches: the stream mixes buys and sells at random. */
-	int64_t same = (buy ? p->obq : p->osq) - old_qty;
+	/* The side decides operands, not branches: a stream mixes buys and sells at random, and a
+	 * branch on the side is mispredicted half the time. Both sides' conditions are computed and
+	 * the side selects one; indexes and sign flips stand in for the ternaries. */
+	int64_t same = p->oq[si] - old_qty;
 	if (same < 0)
 		same = 0;
-	const int64_t along = buy ? p->pos : -p->pos;
-	const int64_t max_pos = buy ? in->max_long : in->max_short;
+	const int64_t along = (p->pos ^ neg) - neg;
+	const int64_t max_pos = in->max_pos[si];
 	if (max_pos && (__int128)along + same + qty > max_pos)
 		return reject(r, buy ? RISK_R_MAX_LONG : RISK_R_MAX_SHORT);
-	if (buy ? a->check_cash && (__int128)a->obn - old_n + n > a->cash
-		: !a->allow_short && (__int128)same + qty > p->pos)
+	const bool no_cash = a->check_cash & ((__int128)a->obn - old_n + n > a->cash);
+	const bool no_short = !a->allow_short & ((__int128)same + qty > p->pos);
+	if ((no_cash & buy) | (no_short & !buy))
 		return reject(r, buy ? RISK_R_CASH : RISK_R_NO_SHORT);
 	if (!reducing) {
 		const __int128 open = (__int128)a->obn + a->osn - old_n + n;
@@ -130,8 +138,7 @@ enum risk_reason risk_check(struct risk_ctx *r, const struct risk_order *o)
 		if (a->max_gross && gross > a->max_gross)
 			return reject(r, RISK_R_GROSS_EXPOSURE);
 		if (a->max_net) {
-			__int128 net =
-				(__int128)a->net + a->obn - a->osn + (buy ? n - old_n : old_n - n);
+			__int128 net = (__int128)a->net + a->obn - a->osn + ((n - old_n) ^ neg) - neg;
 			if ((net < 0 ? -net : net) > a->max_net)
 				return reject(r, RISK_R_NET_EXPOSURE);
 		}
@@ -157,8 +164,8 @@ enum risk_reason risk_check(struct risk_ctx *r, const struct risk_order *o)
 		if (unlikely(dup_tag_hit(a, h)) && dup_confirm(a, h, now))
 			return reject(r, RISK_R_DUPLICATE);
 	}
-	const int64_t own = buy ? p->own_ask : p->own_bid;
-	if (a->self_cross && own && (buy ? price - own : own - price) >= 0)
+	const int64_t own = p->own[si ^ 1]; /* our best resting price on the other side */
+	if (a->self_cross && own && (((price - own) ^ neg) - neg) >= 0)
 		return reject(r, RISK_R_SELF_CROSS);
 
 	/* Passed: only now take the tokens and remember the order. */

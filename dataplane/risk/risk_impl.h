@@ -50,7 +50,12 @@ struct acct {
 	uint8_t dup_next;
 	uint32_t open_orders;
 	uint32_t max_open_orders;
-	int64_t obn, osn; /* open buy and sell notional */
+	union { /* open buy and sell notional; on[side index] on the check path */
+		struct {
+			int64_t obn, osn;
+		};
+		int64_t on[2];
+	};
 	int64_t gross; /* sum |position x mark| */
 	int64_t net; /* sum position x mark */
 	int64_t cost; /* sum |position| x average price: the credit check's position value */
@@ -71,7 +76,13 @@ struct acct {
 struct instr {
 	/* Line 0: what every check reads (the collar as a precomputed [lo, hi] band). */
 	uint8_t block;
-	int64_t max_qty, max_notional, lo, hi, max_long, max_short;
+	int64_t max_qty, max_notional, lo, hi;
+	union { /* max_pos[side index] on the check path */
+		struct {
+			int64_t max_long, max_short;
+		};
+		int64_t max_pos[2];
+	};
 	int64_t mark; /* reference price; 0: none yet */
 	/* Line 1: inputs of the band. */
 	int64_t tick, collar_ticks;
@@ -79,10 +90,24 @@ struct instr {
 	int64_t bid, ask, last;
 } __attribute__((aligned(64)));
 
-/* One (instrument, account) pair: one cache line. own_bid/own_ask: best own resting price per
- * side, 0 for none. */
+/* One (instrument, account) pair: one cache line. obq/osq: open quantity per side; own_bid/own_ask:
+ * best own resting price per side, 0 for none. The check reads both through the side index
+ * (side_ix), so a stream of mixed buys and sells picks operands instead of taking branches. */
 struct pos {
-	int64_t pos, obq, osq, own_bid, own_ask, avg, realized, pad;
+	int64_t pos;
+	union {
+		struct {
+			int64_t obq, osq;
+		};
+		int64_t oq[2];
+	};
+	union {
+		struct {
+			int64_t own_bid, own_ask;
+		};
+		int64_t own[2];
+	};
+	int64_t avg, realized, pad;
 };
 
 /* Resting state of one (pair, side): a block of per-price slots from the pool (blk) and an
@@ -130,6 +155,12 @@ static inline int64_t sadd(int64_t a, int64_t b)
 static inline int64_t abs64(int64_t v)
 {
 	return v < 0 ? -v : v; /* values are kept within +-INT64_MAX */
+}
+
+/* The index of a side in the two-element arrays above: 0 buy, 1 sell. */
+static inline unsigned side_ix(bool buy)
+{
+	return !buy;
 }
 
 static inline size_t pair_of(const struct risk_ctx *r, uint32_t account, uint32_t instrument)

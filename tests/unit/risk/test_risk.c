@@ -431,6 +431,20 @@ Test(risk, net_exposure_both_directions)
 	refuse('B', 10000, 1, RISK_R_NET_EXPOSURE);
 }
 
+/* Open buys put the net at +400,000; a sell counts against that with its own sign. */
+Test(risk, net_exposure_a_sell_offsets_open_buys)
+{
+	struct risk_account_limits al = base_acct();
+	al.max_net_exposure = 500000;
+	set_acct(al);
+	risk_on_open(r, ACCT, INSTR, 'B', 10000, 40);
+	pass('S', 10000, 80); /* net -400,000 */
+	pass('S', 10000, 90); /* exactly -500,000 */
+	refuse('S', 10000, 91, RISK_R_NET_EXPOSURE);
+	pass('B', 10000, 10); /* exactly +500,000 */
+	refuse('B', 10000, 11, RISK_R_NET_EXPOSURE);
+}
+
 Test(risk, net_exposure_limit_exactly_at)
 {
 	struct risk_account_limits al = base_acct();
