@@ -50,12 +50,7 @@ struct acct {
 	uint8_t dup_next;
 	uint32_t open_orders;
 	uint32_t max_open_orders;
-	union { /* open buy and sell notional; on[side index] on the check path */
-		struct {
-			int64_t obn, osn;
-		};
-		int64_t on[2];
-	};
+	int64_t obn, osn; /* open buy and sell notional */
 	int64_t gross; /* sum |position x mark| */
 	int64_t net; /* sum position x mark */
 	int64_t cost; /* sum |position| x average price: the credit check's position value */
