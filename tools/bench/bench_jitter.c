@@ -11,6 +11,10 @@
  *    timed again: ns per cache line. On a quiet core the figure does not move with the spin; where
  *    it grows, something else ran on the core meanwhile and took the worker's cache. That is what
  *    a worker pays per market data event at low feed rates.
+ *  - cache reach: the same kind of cycle over working sets from 256 KiB to 128 MiB, walked with
+ *    the core busy: ns per line when each read waits for the one before (p50 of REACH_SAMPLES
+ *    walks). The steps show how much L2 and last-level cache the core really gets; on a shared
+ *    host that can be far less than lscpu reports (TUNING.md).
  *
  * A tuned box (TUNING.md) shows next to no interruptions on an isolated nohz_full core. Run it on
  * the core a worker will use, with the dataplane stopped.
@@ -25,6 +29,8 @@
 
 #define SUITE_JITTER "jitter"
 #define DECAY_SAMPLES 400
+#define REACH_SAMPLES 5
+#define REACH_STEPS 262144 /* reads per timed walk, at most */
 
 static char *volatile sink;
 
@@ -87,6 +93,39 @@ static char *walk(char *p, size_t lines)
 	for (size_t i = 0; i < lines; i++)
 		p = *(char **)p;
 	return p;
+}
+
+/* Dependent-read latency per working set: where the core's caches really end. */
+static int cache_reach(struct hist *h, const char *wl)
+{
+	static const size_t sets_kib[] = { 256, 1024, 2048, 4096, 8192, 16384, 32768, 131072 };
+
+	for (size_t si = 0; si < sizeof(sets_kib) / sizeof(sets_kib[0]); si++) {
+		size_t lines = sets_kib[si] * 1024 / 64;
+		size_t steps = lines < REACH_STEPS ? lines : REACH_STEPS;
+		char *buf = core_mem_alloc(lines * 64), *p;
+		if (!buf || make_cycle(buf, lines) != 0) {
+			core_mem_free(buf, lines * 64);
+			return -ENOMEM;
+		}
+		p = walk(buf, lines); /* once round: the set is as warm as it can be */
+		hist_reset(h);
+		for (int k = 0; k < REACH_SAMPLES; k++) {
+			uint64_t t0 = clock_tsc_start();
+			p = walk(p, steps);
+			uint64_t t1 = clock_tsc_end();
+			hist_record(h, clock_cycles_to_ns((t1 - t0) * 10) / steps);
+		}
+		sink = p;
+		core_mem_free(buf, lines * 64);
+		char wl2[240], name[48];
+		snprintf(wl2, sizeof(wl2), "%s,\"working_set_kib\":%zu,\"reads\":%zu,\"samples\":%d", wl,
+			 sets_kib[si], steps, REACH_SAMPLES);
+		snprintf(name, sizeof(name), "latency_%zukib", sets_kib[si]);
+		bench_report_value(SUITE_JITTER, name, "p50", "ns/line",
+				   (double)hist_percentile(h, 0.5) / 10.0, wl2);
+	}
+	return 0;
 }
 
 static int run_jitter(const struct bench_opts *o)
@@ -166,6 +205,8 @@ static int run_jitter(const struct bench_opts *o)
 		sink = p; /* the walks have a result, so the compiler keeps them */
 		core_mem_free(buf, lines * 64);
 	}
+	if ((rc = cache_reach(h, wl)) != 0)
+		goto out;
 out:
 	for (int i = 0; i < 3; i++)
 		free(per_s[i]);
@@ -177,5 +218,5 @@ out:
 
 BENCH_SUITE(bench_suite_jitter, SUITE_JITTER,
 	    "is the core quiet: interruptions of a TSC spin (per s over 1/5/50 us), cache decay "
-	    "after idle spins (--cpus A,B measures B; --ops SECONDS)",
+	    "after idle spins, read latency by working set (--cpus A,B measures B; --ops SECONDS)",
 	    run_jitter)
