@@ -17,13 +17,13 @@ static uint64_t rng(uint64_t *s)
 	return *s;
 }
 
-/* n keys (one per group, so none share a group) whose home slot is slot. */
+/* The first n keys whose home slot is slot (each from a different group: a group's keys have
+ * different home slots). */
 static void keys_at(const struct refmap *m, uint64_t slot, uint64_t *out, int n)
 {
 	int k = 0;
 	for (uint64_t key = 1; k < n; key++)
-		if (refmap_slot(m, key) == slot &&
-		    (k == 0 || key / REFMAP_GROUP != out[k - 1] / REFMAP_GROUP))
+		if (refmap_slot(m, key) == slot)
 			out[k++] = key;
 }
 
