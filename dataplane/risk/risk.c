@@ -144,7 +144,7 @@ enum risk_reason risk_check(struct risk_ctx *r, const struct risk_order *o)
 		}
 		if (a->credit && a->cost + open > a->credit)
 			return reject(r, RISK_R_CREDIT);
-		if (a->lev_x100 && gross > a->lev_cap)
+		if (a->lev_limit && gross > a->lev_cap)
 			return reject(r, RISK_R_LEVERAGE);
 	}
 

@@ -70,6 +70,7 @@ int risk_set_account(struct risk_ctx *r, uint32_t account, const struct risk_acc
 	a->allow_short = l->allow_short;
 	a->daily_loss = l->daily_loss_limit;
 	a->lev_x100 = l->max_leverage_x100;
+	a->lev_limit = l->max_leverage_x100 != 0;
 	a->margin_bps = l->margin_bps;
 	a->max_open_orders = l->max_open_orders;
 	bucket_set(&a->order, l->order_rate, l->order_burst);

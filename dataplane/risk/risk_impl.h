@@ -48,6 +48,7 @@ struct acct {
 	bool self_cross;
 	bool allow_reducing;
 	uint8_t dup_next;
+	bool lev_limit; /* lev_x100 != 0, here so the check reads no cold line */
 	uint32_t open_orders;
 	uint32_t max_open_orders;
 	int64_t obn, osn; /* open buy and sell notional */
@@ -67,6 +68,8 @@ struct acct {
 	uint64_t dup_hash[DUP_SLOTS];
 	uint64_t dup_time[DUP_SLOTS];
 } __attribute__((aligned(64)));
+_Static_assert(offsetof(struct acct, max_gross) == 64 && offsetof(struct acct, dup_tag) == 128,
+	       "an account's check lines are its first three");
 
 struct instr {
 	/* Line 0: what every check reads (the collar as a precomputed [lo, hi] band). */

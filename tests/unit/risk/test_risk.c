@@ -526,6 +526,20 @@ Test(risk, leverage_with_no_equity_refuses_risk_but_not_reducing)
 	pass('B', 10000, 10); /* covers the short */
 }
 
+Test(risk, leverage_limit_set_to_zero_is_off)
+{
+	struct risk_account_limits al = base_acct();
+	al.max_leverage_x100 = 400;
+	set_acct(al); /* start_cash 0: any new risk is over the cap */
+	refuse('B', 10000, 1, RISK_R_LEVERAGE);
+	al.max_leverage_x100 = 0;
+	set_acct(al);
+	pass('B', 10000, 1);
+	al.max_leverage_x100 = 400;
+	set_acct(al);
+	refuse('B', 10000, 1, RISK_R_LEVERAGE);
+}
+
 /* ---- reduce-only ---- */
 
 Test(risk, daily_loss_by_mark_move_puts_the_account_in_reduce_only)
