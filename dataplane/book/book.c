@@ -536,12 +536,13 @@ void book_prefetch_ref(const struct book_set *bs, uint64_t ref, unsigned int sta
 		refmap_prefetch(&bs->refs, ref);
 		return;
 	}
-	uint32_t idx = refmap_get(&bs->refs, ref);
-	if (idx == REFMAP_NONE)
+	const struct refmap_slot *slot = refmap_find(&bs->refs, ref);
+	if (!slot)
 		return;
-	const struct border *o = &bs->ord[idx];
+	const struct border *o = &bs->ord[slot->val];
 	if (stage == 1) {
 		__builtin_prefetch(o, 1);
+		refmap_prefetch_del(&bs->refs, slot);
 		return;
 	}
 	if (o->level >= bs->nlevels)

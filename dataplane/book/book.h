@@ -137,8 +137,9 @@ int book_replace(struct book_set *bs, uint64_t old_ref, uint64_t new_ref, int64_
  * Cache hints for a caller that can see messages ahead (a burst, a file). Neither changes the
  * book or fails, whatever the arguments. An operation is prepared in stages 0 to 3, some messages
  * apart, each reading only what the one before loaded. For an execute, cancel, delete or the old
- * reference of a replace (book_prefetch_ref): the reference map slot, the order, its queue
- * neighbours and level, then the level's ladder slot when the order is its last. For an add
+ * reference of a replace (book_prefetch_ref): the reference map slot, the order (and the map's
+ * next line when the slot ends its line: the delete's shift reads it), its queue neighbours and
+ * level, then the level's ladder slot when the order is its last. For an add
  * (book_prefetch_add): the reference map and ladder slots, the level, the level's last order
  * (stage 3: nothing). A replace's new reference needs only book_prefetch_ref() stage 0.
  */

@@ -1,8 +1,9 @@
 /*
  * Description: the reference map against a plain array: keys that share a home slot queue behind
- * it and are found, a delete shifts the keys after it back so every one stays reachable, the
- * probe wraps from the last slot to the first, and after long random sequences of puts and
- * deletes the map answers like an array with no hole inside any probe run.
+ * it and are found (refmap_find points at the slot each sits in), a delete shifts the keys after
+ * it back so every one stays reachable, the probe wraps from the last slot to the first, and after
+ * long random sequences of puts and deletes the map answers like an array with no hole inside any
+ * probe run.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -49,8 +50,11 @@ Test(refmap, keys_with_one_home_queue_behind_it_and_a_delete_shifts_them_back)
 	for (int i = 0; i < 6; i++) {
 		cr_assert_eq(refmap_get(&m, k[i]), 100 + (uint32_t)i, "key %d", i);
 		cr_assert_eq(slot_of(&m, k[i]), 5 + i, "key %d queues behind the one before", i);
+		cr_assert_eq(refmap_find(&m, k[i]), &m.slots[5 + i], "key %d: its own slot", i);
 	}
 	cr_assert_eq(refmap_get(&m, k[6]), REFMAP_NONE, "absent key with the same home");
+	cr_assert_null(refmap_find(&m, k[6]), "absent key: no slot");
+	cr_assert_null(refmap_find(&m, 0), "key 0: no slot");
 
 	/* The first goes: the rest move back one slot each, and all are still found. */
 	refmap_del(&m, k[0]);
