@@ -15,6 +15,9 @@
  *    the core busy: ns per line when each read waits for the one before (p50 of REACH_SAMPLES
  *    walks). The steps show how much L2 and last-level cache the core really gets; on a shared
  *    host that can be far less than lscpu reports (TUNING.md).
+ *  - TLB reach: one line on each of 32 to 256 2 MiB pages (hugetlbfs), walked the same way. The
+ *    lines fit in L1, so a step up is the translation: where the TLB stops holding the pages,
+ *    each read pays a page walk. The book's tables span hundreds of such pages (TUNING.md).
  *
  * A tuned box (TUNING.md) shows next to no interruptions on an isolated nohz_full core. Run it on
  * the core a worker will use, with the dataplane stopped.
@@ -31,6 +34,7 @@
 #define DECAY_SAMPLES 400
 #define REACH_SAMPLES 5
 #define REACH_STEPS 262144 /* reads per timed walk, at most */
+#define REACH_MIN_STEPS 65536 /* and at least */
 
 static char *volatile sink;
 
@@ -66,8 +70,16 @@ static uint64_t spin_gaps(uint64_t seconds, uint64_t counts[3], uint64_t *taken,
 	return last - t0;
 }
 
-/* A single random cycle through lines 64-byte lines of buf. Returns 0 or -ENOMEM. */
-static int make_cycle(char *buf, size_t lines)
+/* Where line i of a cycle sits: packed (stride 64), or one per stride bytes, at an offset that
+ * moves with i so the lines spread over the cache's sets. */
+static size_t line_at(size_t i, size_t stride)
+{
+	return i * stride + (stride > 64 ? (i * 7 % 64) * 64 : 0);
+}
+
+/* A single random cycle through lines 64-byte lines of buf, one per stride bytes. Returns 0 or
+ * -ENOMEM. */
+static int make_cycle(char *buf, size_t lines, size_t stride)
 {
 	uint32_t *order = malloc(lines * sizeof(*order));
 	uint64_t x = 0x2545f4914f6cdd1dull;
@@ -83,7 +95,7 @@ static int make_cycle(char *buf, size_t lines)
 		order[j] = t;
 	}
 	for (size_t i = 0; i < lines; i++)
-		*(char **)(buf + (size_t)order[i] * 64) = buf + (size_t)order[(i + 1) % lines] * 64;
+		*(char **)(buf + line_at(order[i], stride)) = buf + line_at(order[(i + 1) % lines], stride);
 	free(order);
 	return 0;
 }
@@ -95,35 +107,61 @@ static char *walk(char *p, size_t lines)
 	return p;
 }
 
-/* Dependent-read latency per working set: where the core's caches really end. */
+/* p50 over REACH_SAMPLES timed walks of a warm cycle of lines lines, one per stride bytes, in
+ * tenths of a ns per read; reads is set to the reads per walk (round the cycle as often as it
+ * takes to make up REACH_MIN_STEPS). */
+static int reach_p50(struct hist *h, size_t lines, size_t stride, size_t *reads, uint64_t *p50)
+{
+	size_t size = lines * stride;
+	size_t steps = lines > REACH_STEPS ? REACH_STEPS : lines < REACH_MIN_STEPS ? REACH_MIN_STEPS : lines;
+	char *buf = core_mem_alloc(size), *p;
+
+	if (!buf || make_cycle(buf, lines, stride) != 0) {
+		core_mem_free(buf, size);
+		return -ENOMEM;
+	}
+	p = walk(buf + line_at(0, stride), lines); /* once round: as warm as it can be */
+	hist_reset(h);
+	for (int k = 0; k < REACH_SAMPLES; k++) {
+		uint64_t t0 = clock_tsc_start();
+		p = walk(p, steps);
+		uint64_t t1 = clock_tsc_end();
+		hist_record(h, clock_cycles_to_ns((t1 - t0) * 10) / steps);
+	}
+	sink = p;
+	core_mem_free(buf, size);
+	*reads = steps;
+	*p50 = hist_percentile(h, 0.5);
+	return 0;
+}
+
+/* Dependent-read latency per working set, then per number of 2 MiB pages: where the core's
+ * caches and its TLB really end. */
 static int cache_reach(struct hist *h, const char *wl)
 {
 	static const size_t sets_kib[] = { 256, 1024, 2048, 4096, 8192, 16384, 32768, 131072 };
+	static const size_t pages[] = { 32, 64, 96, 128, 256 };
+	char wl2[240], name[48];
+	size_t reads;
+	uint64_t p50;
+	int rc;
 
 	for (size_t si = 0; si < sizeof(sets_kib) / sizeof(sets_kib[0]); si++) {
-		size_t lines = sets_kib[si] * 1024 / 64;
-		size_t steps = lines < REACH_STEPS ? lines : REACH_STEPS;
-		char *buf = core_mem_alloc(lines * 64), *p;
-		if (!buf || make_cycle(buf, lines) != 0) {
-			core_mem_free(buf, lines * 64);
-			return -ENOMEM;
-		}
-		p = walk(buf, lines); /* once round: the set is as warm as it can be */
-		hist_reset(h);
-		for (int k = 0; k < REACH_SAMPLES; k++) {
-			uint64_t t0 = clock_tsc_start();
-			p = walk(p, steps);
-			uint64_t t1 = clock_tsc_end();
-			hist_record(h, clock_cycles_to_ns((t1 - t0) * 10) / steps);
-		}
-		sink = p;
-		core_mem_free(buf, lines * 64);
-		char wl2[240], name[48];
+		if ((rc = reach_p50(h, sets_kib[si] * 1024 / 64, 64, &reads, &p50)))
+			return rc;
 		snprintf(wl2, sizeof(wl2), "%s,\"working_set_kib\":%zu,\"reads\":%zu,\"samples\":%d", wl,
-			 sets_kib[si], steps, REACH_SAMPLES);
+			 sets_kib[si], reads, REACH_SAMPLES);
 		snprintf(name, sizeof(name), "latency_%zukib", sets_kib[si]);
-		bench_report_value(SUITE_JITTER, name, "p50", "ns/line",
-				   (double)hist_percentile(h, 0.5) / 10.0, wl2);
+		bench_report_value(SUITE_JITTER, name, "p50", "ns/line", (double)p50 / 10.0, wl2);
+	}
+	for (size_t pi = 0; pi < sizeof(pages) / sizeof(pages[0]); pi++) {
+		if ((rc = reach_p50(h, pages[pi], 2u << 20, &reads, &p50)))
+			return rc;
+		snprintf(wl2, sizeof(wl2),
+			 "%s,\"pages_2mib\":%zu,\"lines_per_page\":1,\"reads\":%zu,\"samples\":%d", wl,
+			 pages[pi], reads, REACH_SAMPLES);
+		snprintf(name, sizeof(name), "tlb_%zupages", pages[pi]);
+		bench_report_value(SUITE_JITTER, name, "p50", "ns/line", (double)p50 / 10.0, wl2);
 	}
 	return 0;
 }
@@ -173,7 +211,7 @@ static int run_jitter(const struct bench_opts *o)
 	for (size_t si = 0; si < sizeof(sets_kib) / sizeof(sets_kib[0]); si++) {
 		size_t lines = sets_kib[si] * 1024 / 64;
 		char *buf = core_mem_alloc(lines * 64), *p;
-		if (!buf || make_cycle(buf, lines) != 0) {
+		if (!buf || make_cycle(buf, lines, 64) != 0) {
 			core_mem_free(buf, lines * 64);
 			rc = -ENOMEM;
 			goto out;
