@@ -95,7 +95,8 @@ static int make_cycle(char *buf, size_t lines, size_t stride)
 		order[j] = t;
 	}
 	for (size_t i = 0; i < lines; i++)
-		*(char **)(buf + line_at(order[i], stride)) = buf + line_at(order[(i + 1) % lines], stride);
+		*(char **)(buf + line_at(order[i], stride)) =
+			buf + line_at(order[(i + 1) % lines], stride);
 	free(order);
 	return 0;
 }
@@ -113,7 +114,9 @@ static char *walk(char *p, size_t lines)
 static int reach_p50(struct hist *h, size_t lines, size_t stride, size_t *reads, uint64_t *p50)
 {
 	size_t size = lines * stride;
-	size_t steps = lines > REACH_STEPS ? REACH_STEPS : lines < REACH_MIN_STEPS ? REACH_MIN_STEPS : lines;
+	size_t steps = lines > REACH_STEPS	 ? REACH_STEPS
+		       : lines < REACH_MIN_STEPS ? REACH_MIN_STEPS
+						 : lines;
 	char *buf = core_mem_alloc(size), *p;
 
 	if (!buf || make_cycle(buf, lines, stride) != 0) {
@@ -149,7 +152,8 @@ static int cache_reach(struct hist *h, const char *wl)
 	for (size_t si = 0; si < sizeof(sets_kib) / sizeof(sets_kib[0]); si++) {
 		if ((rc = reach_p50(h, sets_kib[si] * 1024 / 64, 64, &reads, &p50)))
 			return rc;
-		snprintf(wl2, sizeof(wl2), "%s,\"working_set_kib\":%zu,\"reads\":%zu,\"samples\":%d", wl,
+		snprintf(wl2, sizeof(wl2),
+			 "%s,\"working_set_kib\":%zu,\"reads\":%zu,\"samples\":%d", wl,
 			 sets_kib[si], reads, REACH_SAMPLES);
 		snprintf(name, sizeof(name), "latency_%zukib", sets_kib[si]);
 		bench_report_value(SUITE_JITTER, name, "p50", "ns/line", (double)p50 / 10.0, wl2);
@@ -158,8 +162,8 @@ static int cache_reach(struct hist *h, const char *wl)
 		if ((rc = reach_p50(h, pages[pi], 2u << 20, &reads, &p50)))
 			return rc;
 		snprintf(wl2, sizeof(wl2),
-			 "%s,\"pages_2mib\":%zu,\"lines_per_page\":1,\"reads\":%zu,\"samples\":%d", wl,
-			 pages[pi], reads, REACH_SAMPLES);
+			 "%s,\"pages_2mib\":%zu,\"lines_per_page\":1,\"reads\":%zu,\"samples\":%d",
+			 wl, pages[pi], reads, REACH_SAMPLES);
 		snprintf(name, sizeof(name), "tlb_%zupages", pages[pi]);
 		bench_report_value(SUITE_JITTER, name, "p50", "ns/line", (double)p50 / 10.0, wl2);
 	}
@@ -202,7 +206,8 @@ static int run_jitter(const struct bench_opts *o)
 	}
 	static const char *const names[3] = { "over_1us", "over_5us", "over_50us" };
 	for (int i = 0; i < 3; i++)
-		bench_report(SUITE_JITTER, "interruptions", names[i], "per_s", per_s[i], o->runs, wl);
+		bench_report(SUITE_JITTER, "interruptions", names[i], "per_s", per_s[i], o->runs,
+			     wl);
 	bench_report(SUITE_JITTER, "interruptions", "time_taken", "percent", share, o->runs, wl);
 	bench_report(SUITE_JITTER, "interruptions", "longest", "us", longest, o->runs, wl);
 
@@ -230,8 +235,9 @@ static int run_jitter(const struct bench_opts *o)
 				hist_record(h, clock_cycles_to_ns((t1 - t0) * 10) / lines);
 			}
 			char wl2[240];
-			snprintf(wl2, sizeof(wl2), "%s,\"working_set_kib\":%zu,\"spin_us\":%u,\"samples\":%d",
-				 wl, sets_kib[si], spins_us[gi], DECAY_SAMPLES);
+			snprintf(wl2, sizeof(wl2),
+				 "%s,\"working_set_kib\":%zu,\"spin_us\":%u,\"samples\":%d", wl,
+				 sets_kib[si], spins_us[gi], DECAY_SAMPLES);
 			char name[48];
 			snprintf(name, sizeof(name), "reload_%zukib_after_%uus", sets_kib[si],
 				 spins_us[gi]);
