@@ -1,5 +1,5 @@
 /*
- * Is the worker's core quiet? Two measurements on one pinned core (the B of --cpus A,B; default
+ * Is the worker's core quiet? Four measurements on one pinned core (the B of --cpus A,B; default
  * 1), in the manner of sysjitter:
  *
  *  - interruptions: a loop that does nothing but read the TSC, for --ops seconds (default 2) per
@@ -261,5 +261,6 @@ out:
 
 BENCH_SUITE(bench_suite_jitter, SUITE_JITTER,
 	    "is the core quiet: interruptions of a TSC spin (per s over 1/5/50 us), cache decay "
-	    "after idle spins, read latency by working set (--cpus A,B measures B; --ops SECONDS)",
+	    "after idle spins, read latency by working set and by 2 MiB page count (--cpus A,B "
+	    "measures B; --ops SECONDS)",
 	    run_jitter)
