@@ -28,6 +28,12 @@
 #define MAX_PENDING 256 /* orders sent in one burst whose tick-to-trade is taken at the flush */
 #define MONEY 10000 /* currency units to price x qty units (ITCH prices are 1/10000) */
 
+/* An order's tick-to-trade start, kept until its venue's session has handed it to the kernel. */
+struct pend {
+	uint64_t rx_tsc;
+	uint16_t venue;
+};
+
 struct tvenue {
 	struct trading *t;
 	uint16_t index;
@@ -51,7 +57,7 @@ struct trading {
 	int64_t *last; /* last trade per risk instrument */
 	uint64_t now_ns;
 	uint64_t cur_trigger; /* RX TSC of the event being handled; 0 outside market data */
-	uint64_t pend[MAX_PENDING];
+	struct pend pend[MAX_PENDING];
 	uint32_t npend;
 	uint64_t next_oms_poll_ns;
 	FILE *report;
@@ -265,7 +271,7 @@ static int oms_send_cb(void *ctx, uint16_t venue, const void *msg, size_t len)
 	if (rc == 0) {
 		t->venues[venue].dirty = true;
 		if (t->cur_trigger && t->npend < MAX_PENDING)
-			t->pend[t->npend++] = t->cur_trigger;
+			t->pend[t->npend++] = (struct pend){ t->cur_trigger, venue };
 	}
 	return rc;
 }
@@ -468,24 +474,45 @@ static void on_md(void *ctx, uint16_t feed, const struct md_event *ev)
 		flush(t);
 }
 
-/* Submits what the sessions queued. Tick-to-trade ends at the submission: the TSC just before
- * the io_uring submit that hands the orders to the kernel (the submit itself runs the TCP send). */
+/*
+ * Submits what the sessions queued. Tick-to-trade ends at the submission: the TSC just before
+ * the io_uring submit that hands the orders to the kernel (the submit itself runs the TCP send).
+ * Orders that wait behind a send still in flight have not been submitted: their venue stays
+ * dirty and their stamps stay pending until a later flush (after the tick's poll at the latest)
+ * hands them over, and tick-to-trade is taken then. Orders a dropped session discarded are not
+ * counted at all.
+ */
 static void flush(struct trading *t)
 {
 	uint64_t now = 0;
+	uint32_t gone = 0; /* venues whose queue is with the kernel, or discarded: a bit each */
+	uint32_t down = 0;
+	_Static_assert(OMS_MAX_VENUES <= 32, "a bit per venue");
 
 	for (uint16_t v = 0; v < t->nvenues; v++) {
 		if (!t->venues[v].dirty)
 			continue;
 		if (!now)
 			now = clock_tsc();
-		vsession_flush(t->venues[v].sess);
+		int rc = vsession_flush(t->venues[v].sess);
+		if (rc == 1)
+			continue;
 		t->venues[v].dirty = false;
+		gone |= 1u << v;
+		if (rc < 0 || vsession_state(t->venues[v].sess) != VSESSION_LOGGED_IN)
+			down |= 1u << v;
 	}
-	if (now)
-		for (uint32_t i = 0; i < t->npend; i++)
-			hist_record(&t->st->t2t_cycles, now - t->pend[i]);
-	t->npend = 0;
+	if (!t->npend)
+		return;
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < t->npend; i++) {
+		const struct pend *p = &t->pend[i];
+		if (!(gone >> p->venue & 1))
+			t->pend[keep++] = *p;
+		else if (!(down >> p->venue & 1))
+			hist_record(&t->st->t2t_cycles, now - p->rx_tsc);
+	}
+	t->npend = keep;
 }
 
 static void on_packets(void *ctx, struct pkt *pkts, uint16_t n, uint64_t now_tsc)
@@ -1166,7 +1193,8 @@ void trading_summary(const struct trading *t, FILE *out)
 		{ "encode_ns", offsetof(struct shm_stats_worker, encode_cycles) },
 	};
 	fprintf(out, "trading: core_stalls %lu stalled_ns %lu longest_ns %lu\n",
-		(unsigned long)t->st->stalls, (unsigned long)clock_cycles_to_ns(t->st->stall_cycles),
+		(unsigned long)t->st->stalls,
+		(unsigned long)clock_cycles_to_ns(t->st->stall_cycles),
 		(unsigned long)clock_cycles_to_ns(t->st->stall_max_cycles));
 	for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
 		const struct hist *h = (const void *)((const char *)t->st + hs[i].off);

@@ -190,7 +190,7 @@ static uint64_t round_trip(struct vsession *s, struct bs *b, uint64_t k, uint64_
 
 	b->want = true;
 	uint64_t t0 = clock_tsc_start();
-	if (vsession_send(s, m, len) || vsession_flush(s))
+	if (vsession_send(s, m, len) || vsession_flush(s) < 0)
 		return 0;
 	uint64_t t1 = clock_tsc_end();
 	uint64_t end = clock_mono_ns() + 2000000000ull;

@@ -672,6 +672,121 @@ Test(session_script, garbage_from_the_venue_drops_the_connection)
 	vsession_destroy(s);
 }
 
+#define ORDER_PKT (3 + sizeof(struct ouch_enter_order))
+
+/* A child server: accepts, logs the client in, waits delay_ms without reading, then reads until
+ * want bytes came or 3 s pass in silence. Exit status: the whole orders received, capped at 250,
+ * or 255 when the login went wrong. */
+static int reading_server(int lfd, unsigned delay_ms, size_t want)
+{
+	static uint8_t b[1 << 16];
+	struct timeval tv = { .tv_sec = 3 };
+	size_t got = 0;
+	int one = 1;
+
+	int fd = accept(lfd, NULL, NULL);
+	if (fd < 0 || script_login(fd) != 1)
+		return 255;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	size_t n = soup_build_login_accepted(b, sizeof(b), "SCRIPT0001", 1);
+	if (send(fd, b, n, MSG_NOSIGNAL) != (ssize_t)n)
+		return 255;
+	usleep(delay_ms * 1000);
+	while (got < want) {
+		ssize_t k = recv(fd, b, sizeof(b), 0);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	got /= ORDER_PKT;
+	return got > 250 ? 250 : (int)got;
+}
+
+static struct vsession *script_login_client(uint16_t port, uint32_t send_buf)
+{
+	struct vsession_cfg c;
+
+	cfg_for(&c, port, "me", "pw");
+	c.send_buf = send_buf;
+	struct vsession *s = vsession_create(&c, &ops, &r);
+	cr_assert(s);
+	cr_assert(POLL_UNTIL(s, 3000, vsession_state(s) == VSESSION_LOGGED_IN), "%s", r.why);
+	return s;
+}
+
+/*
+ * Two events' orders flushed one after the other, with no poll between: the second flush finds
+ * the first send's completion and hands its order to the kernel at once, instead of leaving it
+ * for the next poll. The venue sees both orders while the client never polls again.
+ */
+Test(session_script, back_to_back_flushes_each_hand_their_orders_over)
+{
+	uint16_t port;
+	int lfd = listener(&port), st;
+
+	memset(&r, 0, sizeof(r));
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0)
+		_exit(reading_server(lfd, 0, 2 * ORDER_PKT));
+	close(lfd);
+
+	struct vsession *s = script_login_client(port, 0);
+	const uint64_t login = vsession_stats(s)->sent_bytes;
+	send_order(s, 1, 1000000);
+	cr_assert_eq(vsession_flush(s), 0);
+	send_order(s, 2, 1000100);
+	cr_assert_eq(vsession_flush(s), 0, "the second order is with the kernel");
+	cr_assert_eq(vsession_stats(s)->sent_bytes - login, ORDER_PKT, "the first send was reaped");
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "the venue got %d orders without a poll",
+		  WEXITSTATUS(st));
+	vsession_destroy(s);
+}
+
+/*
+ * A venue that does not read: once the socket's buffers are full the send stays in flight, and
+ * an order queued behind it is not with the kernel yet, which flush says (1). When the venue
+ * reads again, everything arrives once, in order of queueing.
+ */
+Test(session_script, a_flush_behind_a_send_still_in_flight_says_so)
+{
+	const unsigned n = (24u << 20) / ORDER_PKT; /* more than loopback TCP buffers hold */
+	uint16_t port;
+	int lfd = listener(&port), st;
+
+	memset(&r, 0, sizeof(r));
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0)
+		_exit(reading_server(lfd, 300, (size_t)(n + 100) * ORDER_PKT) == 250 ? 0 : 1);
+	close(lfd);
+
+	struct vsession *s = script_login_client(port, 32u << 20);
+	const uint64_t login = vsession_stats(s)->sent_bytes;
+	for (unsigned i = 1; i <= n; i++)
+		send_order(s, i, 1000000);
+	cr_assert_eq(vsession_flush(s), 0);
+	int rc = 0;
+	unsigned extra = 0;
+	while (rc != 1 && extra < 100) {
+		send_order(s, n + ++extra, 1000000);
+		rc = vsession_flush(s);
+		cr_assert(rc == 0 || rc == 1, "flush: %d", rc);
+	}
+	cr_assert_eq(rc, 1, "no flush found the send in flight");
+	const uint64_t total = login + (uint64_t)(n + extra) * ORDER_PKT;
+	cr_assert(POLL_UNTIL(s, 20000, vsession_stats(s)->sent_bytes == total), "sent %lu of %lu",
+		  (unsigned long)vsession_stats(s)->sent_bytes, (unsigned long)total);
+	cr_assert_eq(vsession_stats(s)->sent_msgs, n + extra);
+	cr_assert_eq(vsession_flush(s), 0);
+	vsession_destroy(s);
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the venue did not get every byte");
+}
+
 Test(session_cfg, bad_configs_are_refused)
 {
 	struct vsession_cfg c;
