@@ -48,16 +48,21 @@ struct blevel {
 /*
  * One side of one instrument, 32 bytes. Levels are keyed so that a smaller key is a better
  * price on both sides (side_key()); the ladder covers keys [base, base + width). While the side
- * has any level the ladder has one, so the best level is always the ladder's first.
+ * has any level the ladder has one, so the best level is always the ladder's first. A key counts
+ * steps of the side's price grid, not price units: with ITCH prices in 1/10000 and a cent tick,
+ * a slot per unit would leave 99 slots in 100 empty, one level per ladder line and a ladder that
+ * spans only width / 100 ticks, so the market would re-base it after moving a few cents.
  */
 struct bside {
 	uint64_t base;
 	uint64_t summary; /* bit j: second-level bitmap word j is not zero */
 	uint32_t best; /* level index, NIL when the side is empty */
-	uint32_t n; /* levels, ladder and overflow */
-	uint32_t nover; /* levels in the overflow */
 	uint32_t orders;
+	uint32_t fine; /* keys are price units; else steps of cfg.price_step (prices < 2^32) */
+	uint16_t n; /* levels, ladder and overflow */
+	uint16_t nover; /* levels in the overflow */
 };
+_Static_assert(sizeof(struct bside) == 32, "two sides per cache line");
 
 struct book_set {
 	struct book_cfg cfg;
@@ -71,6 +76,8 @@ struct book_set {
 	uint32_t words; /* bitmap words per side */
 	uint64_t *over_key; /* per side: max_levels keys, descending */
 	uint32_t *over; /* per side: the levels of those keys */
+	uint64_t step_m; /* 2^64 / cfg.price_step rounded up, when the step is above 1 */
+	uint32_t *scratch; /* max_levels level indices, for regrid */
 	uint32_t free_ord, free_lvl;
 	uint32_t live;
 	uint32_t nlevels; /* size of the level pool */
@@ -79,10 +86,29 @@ struct book_set {
 	struct book_stats stats;
 };
 
-/* Bids: higher is better; asks: lower is better. Both map into [0, INT64_MAX). */
-static inline uint64_t side_key(uint32_t side, int64_t price)
+/*
+ * price / step for a price below 2^32, and whether it divides exactly, without a divide: with
+ * M = 2^64 / step rounded up, the quotient is the high half of price * M and the remainder is
+ * zero exactly when the low half is below M (Lemire, Kaser and Kurz, "Faster remainder by
+ * direct computation", 2019).
+ */
+static inline uint64_t step_div(const struct book_set *bs, uint64_t price)
 {
-	return side == BOOK_BID ? (uint64_t)INT64_MAX - (uint64_t)price : (uint64_t)price;
+	return (uint64_t)(((unsigned __int128)bs->step_m * price) >> 64);
+}
+
+static inline bool on_step(const struct book_set *bs, uint64_t price)
+{
+	return price >> 32 == 0 && price * bs->step_m <= bs->step_m - 1;
+}
+
+/* Bids: higher is better; asks: lower is better. Both map into [0, INT64_MAX). The price is on
+ * the side's grid. */
+static inline uint64_t side_key(const struct book_set *bs, const struct bside *s, uint32_t side,
+				int64_t price)
+{
+	uint64_t q = s->fine ? (uint64_t)price : step_div(bs, (uint64_t)price);
+	return side == BOOK_BID ? (uint64_t)INT64_MAX - q : q;
 }
 
 static inline uint32_t *ladder(const struct book_set *bs, uint32_t sid)
@@ -113,7 +139,8 @@ static inline uint64_t *overflow_keys(const struct book_set *bs, uint32_t sid)
 
 static inline uint64_t level_key(const struct book_set *bs, uint32_t l)
 {
-	return side_key(bs->lvl[l].sid & 1, bs->lvl[l].price);
+	const struct blevel *v = &bs->lvl[l];
+	return side_key(bs, &bs->sides[v->sid], v->sid & 1, v->price);
 }
 
 /* The base that puts key margin slots from the ladder's start. */
@@ -235,12 +262,56 @@ static uint32_t level_new(struct book_set *bs, uint32_t sid, struct bside *s, in
 }
 
 /*
+ * A price off the side's grid: the side goes to one price unit per key, and its levels are laid
+ * out again in the new keys, best first (the ladder from the best, the rest into the overflow).
+ * O(width + levels), once per side at most: sub-penny prices, or a step the venue does not use.
+ */
+static void regrid(struct book_set *bs, uint32_t sid, struct bside *s)
+{
+	uint32_t *sl = ladder(bs, sid), *ov = overflow(bs, sid), *all = bs->scratch, k = 0;
+	uint64_t *ok = overflow_keys(bs, sid);
+
+	bs->stats.regrids++;
+	for (uint32_t off = 0; off < bs->width; off++)
+		if (sl[off] != NIL)
+			all[k++] = sl[off];
+	for (uint32_t i = s->nover; i-- > 0;)
+		all[k++] = ov[i]; /* the overflow is worst first */
+	memset(sl, 0xff, bs->width * sizeof(*sl));
+	memset(bitmap(bs, sid), 0, bs->words * sizeof(uint64_t));
+	s->summary = 0;
+	s->nover = 0;
+	s->fine = 1;
+	if (!k)
+		return;
+	/* Keys ascend through all[]: the ladder takes what fits after the best, the overflow the
+	 * rest, worst first. */
+	s->base = anchor(bs, level_key(bs, all[0]));
+	s->best = all[0];
+	uint32_t j = 0;
+	for (; j < k && level_key(bs, all[j]) - s->base < bs->width; j++)
+		ladder_set(bs, sid, s, (uint32_t)(level_key(bs, all[j]) - s->base), all[j]);
+	for (uint32_t i = k; i-- > j;) {
+		ok[s->nover] = level_key(bs, all[i]);
+		ov[s->nover++] = all[i];
+	}
+}
+
+/*
  * The level at price on side sid, created if needed; NIL when the side already has max_levels
  * levels (nothing changes then).
  */
 static uint32_t level_get(struct book_set *bs, uint32_t sid, struct bside *s, int64_t price)
 {
-	uint64_t key = side_key(sid & 1, price);
+	uint64_t q = (uint64_t)price;
+
+	if (!s->fine) {
+		if (core_unlikely(!on_step(bs, q)))
+			regrid(bs, sid, s);
+		else
+			q = step_div(bs, q);
+	}
+	uint64_t key = sid & 1 ? q : (uint64_t)INT64_MAX - q; /* side_key() */
 	uint64_t off = key - s->base;
 
 	if (core_likely(key >= s->base && off < bs->width)) {
@@ -560,7 +631,7 @@ void book_prefetch_ref(const struct book_set *bs, uint64_t ref, unsigned int sta
 		return;
 	}
 	if (l->count == 1 && l->sid < bs->cfg.max_instruments * 2)
-		prefetch_ladder(bs, l->sid, side_key(l->sid & 1, l->price));
+		prefetch_ladder(bs, l->sid, level_key(bs, o->level));
 }
 
 void book_prefetch_add(const struct book_set *bs, uint32_t instrument, uint64_t ref,
@@ -573,7 +644,9 @@ void book_prefetch_add(const struct book_set *bs, uint32_t instrument, uint64_t 
 		return;
 	uint32_t sid = instrument * 2 + (uint32_t)side;
 	const struct bside *s = &bs->sides[sid];
-	uint64_t key = side_key(side, price), off = key - s->base;
+	if (!s->fine && !on_step(bs, (uint64_t)price))
+		return;
+	uint64_t key = side_key(bs, s, side, price), off = key - s->base;
 	if (key < s->base || off >= bs->width)
 		return;
 	const uint32_t *slot = &ladder(bs, sid)[off];
@@ -792,7 +865,8 @@ struct book_set *book_set_create(const struct book_cfg *cfg)
 	struct book_set *bs;
 
 	if (!cfg->max_instruments || !cfg->max_orders || !cfg->max_levels ||
-	    cfg->max_orders >= NIL || cfg->max_instruments > UINT32_MAX / 2) {
+	    cfg->max_levels > BOOK_MAX_LEVELS || cfg->max_orders >= NIL ||
+	    cfg->max_instruments > UINT32_MAX / 2) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -804,6 +878,8 @@ struct book_set *book_set_create(const struct book_cfg *cfg)
 	while (bs->width < (uint64_t)cfg->max_levels * LADDER_PER_LEVEL && bs->width < LADDER_MAX)
 		bs->width *= 2;
 	bs->margin = bs->width / 8;
+	if (cfg->price_step > 1)
+		bs->step_m = UINT64_MAX / cfg->price_step + 1;
 	bs->words = bs->width / 64 + (bs->width + 4095) / 4096;
 	uint64_t all_levels = (uint64_t)cfg->max_instruments * 2 * cfg->max_levels;
 	bs->nlevels = all_levels < cfg->max_orders ? (uint32_t)all_levels : cfg->max_orders;
@@ -816,12 +892,16 @@ struct book_set *book_set_create(const struct book_cfg *cfg)
 	bs->over = core_mem_alloc(z.over);
 	bs->over_key = core_mem_alloc(z.over_key);
 	bs->info = calloc(cfg->max_instruments, sizeof(*bs->info));
+	bs->scratch = calloc(cfg->max_levels, sizeof(*bs->scratch));
 	if (!bs->ord || !bs->lvl || !bs->sides || !bs->slots || !bs->bits || !bs->over ||
-	    !bs->over_key || !bs->info || refmap_init(&bs->refs, cfg->max_orders) != 0)
+	    !bs->over_key || !bs->info || !bs->scratch ||
+	    refmap_init(&bs->refs, cfg->max_orders) != 0)
 		goto nomem;
 	memset(bs->slots, 0xff, z.slots);
-	for (size_t i = 0; i < (size_t)cfg->max_instruments * 2; i++)
+	for (size_t i = 0; i < (size_t)cfg->max_instruments * 2; i++) {
 		bs->sides[i].best = NIL;
+		bs->sides[i].fine = cfg->price_step <= 1;
+	}
 	for (uint32_t i = 0; i < cfg->max_instruments; i++)
 		bs->info[i].trading_state = BOOK_STATE_HALTED;
 	for (uint32_t i = 0; i < cfg->max_orders; i++)
@@ -848,6 +928,7 @@ void book_set_destroy(struct book_set *bs)
 	core_mem_free(bs->over, z.over);
 	core_mem_free(bs->over_key, z.over_key);
 	free(bs->info);
+	free(bs->scratch);
 	refmap_free(&bs->refs);
 	free(bs);
 }

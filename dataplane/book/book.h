@@ -17,10 +17,16 @@ enum book_side {
 	BOOK_ASK = 1,
 };
 
+#define BOOK_MAX_LEVELS 65535u
+
 struct book_cfg {
 	uint32_t max_instruments; /* instrument ids (ITCH stock locates) 0 .. max_instruments-1 */
 	uint32_t max_orders; /* live orders across all instruments */
-	uint32_t max_levels; /* price levels per side per instrument */
+	uint32_t max_levels; /* price levels per side per instrument, at most BOOK_MAX_LEVELS */
+	/* The usual tick in price units (ITCH: 100, a cent): one ladder slot per step. A side that
+	 * sees a price off this grid goes to one unit per slot for good (book_stats.regrids).
+	 * 0 or 1: one unit per slot from the start. */
+	uint32_t price_step;
 };
 
 /* What an operation did to an order: enough to build an md_event. */
@@ -51,6 +57,7 @@ struct book_stats {
 	uint64_t pool_full; /* no order or level slot left */
 	uint64_t over_execute; /* executed or canceled more than remained: order removed */
 	uint64_t bad_order; /* bad instrument, side, price or quantity */
+	uint64_t regrids; /* sides that met a price off price_step and went to one unit per slot */
 };
 
 /* Trading states from ITCH H messages; a feed starts every instrument halted until 'T'. */

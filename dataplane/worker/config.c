@@ -10,14 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book.h"
 #include "worker.h"
 
 static const char *const appliance_keys[] = { "instance", "log_level", "journal_dir", NULL };
 static const char *const driver_keys[] = { "kind", "interface", "dpdk_args", "queues", "ring_size",
 					   "bufs", "buf_size",	"zero_copy", NULL };
 static const char *const feed_keys[] = {
-	"group",      "port",	    "b_group",	      "b_port", "max_instruments",
-	"max_orders", "max_levels", "request_server", NULL
+	"group",      "port",	    "b_group",	  "b_port",	    "max_instruments",
+	"max_orders", "max_levels", "price_step", "request_server", NULL
 };
 static const char *const worker_keys[] = { "core",	  "queue",   "idle",	  "command_poll",
 					   "tx_flush_us", "handler", "dump_file", "decoded_file",
@@ -161,7 +162,8 @@ static int parse_feed(struct config *c, const char *name, const char *sec,
 {
 	struct worker_feed_cfg *f = &out->feeds[out->nfeeds];
 	uint64_t port = 0, bport = 0, ninst = WORKER_FEED_DEFAULT_INSTRUMENTS,
-		 norders = WORKER_FEED_DEFAULT_ORDERS, nlevels = WORKER_FEED_DEFAULT_LEVELS;
+		 norders = WORKER_FEED_DEFAULT_ORDERS, nlevels = WORKER_FEED_DEFAULT_LEVELS,
+		 step = WORKER_FEED_DEFAULT_PRICE_STEP;
 	uint32_t group = 0, bgroup = 0;
 	int rc;
 
@@ -179,7 +181,8 @@ static int parse_feed(struct config *c, const char *name, const char *sec,
 	/* ITCH stock locates are 16-bit; the book refuses a pool as large as its NIL index. */
 	if (config_u64(c, sec, "max_instruments", 1, 65536, &ninst) ||
 	    config_u64(c, sec, "max_orders", 1, 1u << 28, &norders) ||
-	    config_u64(c, sec, "max_levels", 1, 65536, &nlevels))
+	    config_u64(c, sec, "max_levels", 1, BOOK_MAX_LEVELS, &nlevels) ||
+	    config_u64(c, sec, "price_step", 1, 1000000, &step))
 		return cfg_fail(c, err, errlen, -EINVAL);
 	if (bgroup && !bport) {
 		snprintf(err, errlen, "%s: [%s] b_port: required with b_group", name, sec);
@@ -195,6 +198,7 @@ static int parse_feed(struct config *c, const char *name, const char *sec,
 	f->max_instruments = (uint32_t)ninst;
 	f->max_orders = (uint32_t)norders;
 	f->max_levels = (uint32_t)nlevels;
+	f->price_step = (uint32_t)step;
 	const char *rs = config_get(c, sec, "request_server");
 	if (rs) {
 		char host[32];

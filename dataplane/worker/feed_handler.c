@@ -228,7 +228,8 @@ struct worker_feed *worker_feed_create(const struct worker_config *cfg, uint16_t
 		const struct worker_feed_cfg *fc = &cfg->feeds[i];
 		const struct book_cfg bc = { .max_instruments = fc->max_instruments,
 					     .max_orders = fc->max_orders,
-					     .max_levels = fc->max_levels };
+					     .max_levels = fc->max_levels,
+					     .price_step = fc->price_step };
 		const struct mold_ops ops = { .on_message = on_message,
 					      .on_gap_lost = on_gap_lost,
 					      .send_request = fc->request_ip ? send_request

@@ -68,7 +68,9 @@ struct worker_handler {
  *   b_group, b_port     line B (optional): b_port is required when b_group is set
  *   max_instruments     book sizes for handler = feed: instrument ids (stock locates) 0..N-1
  *   max_orders          (default WORKER_FEED_DEFAULT_*), live orders across the feed,
- *   max_levels          and price levels per side per instrument
+ *   max_levels          and price levels per side per instrument (at most 65535)
+ *   price_step          the usual tick in ITCH price units (default 100, a cent): the book's
+ *                       ladder has a slot per step (book.h); prices off it still work
  *   request_server      IP:PORT of the venue's MoldUDP64 re-request server (optional)
  * Each line is one driver flow, numbered in file order: feed 0's A, feed 0's B (if any), feed
  * 1's A, ...; at most DRIVER_MAX_FLOWS lines in all, no two with the same port unless both name
@@ -84,6 +86,7 @@ struct worker_handler {
 #define WORKER_FEED_DEFAULT_INSTRUMENTS 16384
 #define WORKER_FEED_DEFAULT_ORDERS (1u << 20)
 #define WORKER_FEED_DEFAULT_LEVELS 64
+#define WORKER_FEED_DEFAULT_PRICE_STEP 100
 
 struct worker_feed_cfg {
 	const char *name; /* the <name> of [feed.<name>] */
@@ -92,6 +95,7 @@ struct worker_feed_cfg {
 	uint32_t max_instruments;
 	uint32_t max_orders;
 	uint32_t max_levels;
+	uint32_t price_step; /* book_cfg.price_step */
 	uint32_t request_ip; /* network order; 0: no request server */
 	uint16_t request_port; /* host order */
 };

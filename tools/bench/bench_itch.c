@@ -124,7 +124,7 @@ static struct feed *feed_for(const uint8_t *buf, size_t size)
 	while (itch_file_next(buf, size, &off, &m, &len) > 0)
 		if (itch_msg_check(m, len) == 0 && itch_locate(m) > max_locate)
 			max_locate = itch_locate(m);
-	struct book_cfg cfg = { max_locate + 1, 4000000, 4096 };
+	struct book_cfg cfg = { max_locate + 1, 4000000, 4096, 100 }; /* a cent per ladder slot */
 	return feed_create(&cfg, NULL, NULL);
 }
 

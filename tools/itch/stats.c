@@ -75,6 +75,7 @@ int itch_tool_stats(int argc, char **argv)
 		.max_instruments = max_locate + 1,
 		.max_orders = (uint32_t)(adds < 1000000 ? adds + 16 : 4000000),
 		.max_levels = 4096,
+		.price_step = 100, /* a cent */
 	};
 	struct feed *f = feed_create(&cfg, NULL, NULL);
 	if (!f) {

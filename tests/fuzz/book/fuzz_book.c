@@ -2,7 +2,8 @@
  * libFuzzer target: input bytes as a sequence of book operations (4 bytes each: op, ref, price,
  * quantity) on a small two-instrument book. Bit 6 of the op byte spreads prices hundreds of ticks
  * apart, beyond the price ladder (64 slots for 8 levels), so levels move to and from its overflow
- * and the ladder re-bases. After each step every level of the L2 view must be
+ * and the ladder re-bases; bit 5 puts the price on the book's price step (100), and a price off
+ * it re-lays that side. After each step every level of the L2 view must be
  * non-empty and in price order, L2 totals must equal the orders walked in L3, and the order count
  * must match. (A feed's book may be crossed, so that is not an invariant.) A mismatch aborts.
  */
@@ -29,7 +30,7 @@ static void add_up(void *ctx, uint64_t ref, int64_t price, int64_t qty)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct book_cfg cfg = { 2, 32, 8 };
+	struct book_cfg cfg = { 2, 32, 8, 100 }; /* prices off the grid re-lay a side */
 	struct book_set *bs = book_set_create(&cfg);
 	struct book_level_view lv[8];
 
@@ -37,6 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = data[i] % 6;
 		uint64_t ref = 1 + data[i + 1] % 48;
 		int64_t px = 1 + data[i + 2] % 16 * (data[i] & 64 ? 97 : 1), qty = data[i + 3] % 8;
+		if (data[i] & 32)
+			px *= 100; /* on the price step */
 		uint32_t instr = data[i] >> 7;
 		switch (op) {
 		case 0:

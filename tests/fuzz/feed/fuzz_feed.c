@@ -20,7 +20,7 @@ static void on_md(void *ctx, const struct md_event *ev)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct feed *f;
-	struct book_cfg cfg = { 64, 128, 16 };
+	struct book_cfg cfg = { 64, 128, 16, 100 };
 	uint8_t *buf = malloc(size ? size : 1);
 	size_t off = 0;
 	const uint8_t *m;

@@ -11,12 +11,18 @@
 
 #include "book.h"
 
-static struct book_set *mk(uint32_t instruments, uint32_t orders, uint32_t levels)
+static struct book_set *mk_step(uint32_t instruments, uint32_t orders, uint32_t levels,
+				uint32_t step)
 {
-	struct book_cfg cfg = { instruments, orders, levels };
+	struct book_cfg cfg = { instruments, orders, levels, step };
 	struct book_set *bs = book_set_create(&cfg);
 	cr_assert_not_null(bs);
 	return bs;
+}
+
+static struct book_set *mk(uint32_t instruments, uint32_t orders, uint32_t levels)
+{
+	return mk_step(instruments, orders, levels, 0);
 }
 
 struct walk {
@@ -460,13 +466,19 @@ Test(book, the_level_limit_is_refused_counted_and_changes_nothing)
  * ladder re-bases both ways and the level limit is reached. Refusals are checked against the
  * model: an add refused for the level limit changes nothing, a refused replace removes the order.
  */
-Test(book, l2_equals_brute_force_over_wide_drifting_prices, .timeout = 120)
+/*
+ * Random adds, executions, deletes and replaces over three drifting markets, L2 checked against
+ * the model every 2000 steps. With a price step, prices are on its grid except, when off_grid is
+ * set, one in 500 of instrument 2's, which re-lays that instrument's sides.
+ */
+static void drift(uint32_t step_units, bool off_grid)
 {
 	enum { CAP = 2048, INSTR = 3, LEVELS = 64 };
-	struct book_set *bs = mk(INSTR, CAP, LEVELS);
+	struct book_set *bs = mk_step(INSTR, CAP, LEVELS, step_units);
+	const int64_t g = step_units ? step_units : 1;
 	static struct model m[CAP];
 	uint64_t x = 0x0123456789abcdefull, next_ref = 1;
-	int64_t mid[INSTR] = { 50000, 1000000, 7000 };
+	int64_t mid[INSTR] = { 50000 * g, 1000000 * g, 7000 * g };
 	uint64_t refused = 0;
 
 	memset(m, 0, sizeof(m));
@@ -478,11 +490,13 @@ Test(book, l2_equals_brute_force_over_wide_drifting_prices, .timeout = 120)
 		struct model *o = &m[slot];
 		int op = (int)((x >> 20) % 10);
 		uint32_t in = (uint32_t)((x >> 30) % INSTR);
-		mid[in] += (int64_t)((x >> 24) % 41) - 20;
-		if (mid[in] < 4000)
-			mid[in] = 4000;
-		int64_t off = (int64_t)((x >> 36) % 3000),
-			px = mid[in] + ((x >> 48) & 1 ? off : -off);
+		mid[in] += ((int64_t)((x >> 24) % 41) - 20) * g;
+		if (mid[in] < 4000 * g)
+			mid[in] = 4000 * g;
+		int64_t off = (int64_t)((x >> 36) % 3000) * g,
+			px = mid[in] / g * g + ((x >> 48) & 1 ? off : -off);
+		if (off_grid && in == 2 && (x >> 52) % 500 == 0)
+			px += g / 2 + 1;
 		if (!o->ref) {
 			struct model n = { next_ref++, in, (int)((x >> 34) & 1), px,
 					   1 + (int64_t)((x >> 44) % 500) };
@@ -504,7 +518,7 @@ Test(book, l2_equals_brute_force_over_wide_drifting_prices, .timeout = 120)
 			o->ref = 0;
 		} else {
 			uint64_t nr = next_ref++;
-			int64_t rpx = mid[o->instr] + ((x >> 48) & 1 ? off : -off);
+			int64_t rpx = mid[o->instr] / g * g + ((x >> 48) & 1 ? off : -off);
 			int r = book_replace(bs, o->ref, nr, rpx, 7, NULL);
 			if (r == -ENOSPC) {
 				refused++;
@@ -524,6 +538,80 @@ Test(book, l2_equals_brute_force_over_wide_drifting_prices, .timeout = 120)
 	}
 	cr_assert_gt(refused, 0, "the level limit was reached");
 	cr_assert_eq(book_stats(bs)->pool_full, refused);
+	if (off_grid)
+		cr_assert(book_stats(bs)->regrids >= 1 && book_stats(bs)->regrids <= 2,
+			  "instrument 2's sides, once each: %lu",
+			  (unsigned long)book_stats(bs)->regrids);
+	else
+		cr_assert_eq(book_stats(bs)->regrids, 0);
+	book_set_destroy(bs);
+}
+
+Test(book, l2_equals_brute_force_over_wide_drifting_prices, .timeout = 120)
+{
+	drift(0, false);
+}
+
+Test(book, l2_equals_brute_force_with_a_price_step, .timeout = 120)
+{
+	drift(100, false);
+}
+
+Test(book, l2_equals_brute_force_when_prices_leave_the_step, .timeout = 120)
+{
+	drift(100, true);
+}
+
+/*
+ * A cent step (100 units): bids a tick apart, some far enough behind to sit in the overflow,
+ * then a sub-penny bid. The bid side is laid out again at one unit per slot, once; its depth is
+ * the same levels in the same order plus the new one; the ask side keeps its step.
+ */
+Test(book, a_price_off_the_step_relays_only_its_side)
+{
+	struct book_set *bs = mk_step(1, 64, 16, 100);
+	const int64_t bids[] = { 1000000, 999900, 999800, 990000, 900000, 800000 };
+	int64_t px[16];
+	uint64_t ref = 1;
+
+	for (size_t i = 0; i < sizeof(bids) / sizeof(bids[0]); i++)
+		cr_assert_eq(book_add(bs, 0, ref++, BOOK_BID, bids[i], 10), 0);
+	cr_assert_eq(book_add(bs, 0, ref++, BOOK_ASK, 1000100, 5), 0);
+	cr_assert_eq(book_add(bs, 0, ref++, BOOK_ASK, 1200000, 5), 0);
+	cr_assert_eq(book_stats(bs)->regrids, 0);
+	cr_assert_eq(book_add(bs, 0, ref++, BOOK_BID, 999950, 3), 0, "sub-penny");
+	cr_assert_eq(book_stats(bs)->regrids, 1);
+	const int64_t want[] = { 1000000, 999950, 999900, 999800, 990000, 900000, 800000 };
+	cr_assert_eq(depth_prices(bs, 0, BOOK_BID, px, 16), 7);
+	for (int i = 0; i < 7; i++)
+		cr_assert_eq(px[i], want[i], "level %d: %ld", i, px[i]);
+	/* A new best far ahead, deletes that empty the best levels: the re-laid side still works. */
+	cr_assert_eq(book_add(bs, 0, ref++, BOOK_BID, 1000050, 1), 0);
+	cr_assert_eq(book_delete(bs, ref - 1, NULL), 0);
+	cr_assert_eq(book_delete(bs, 1, NULL), 0);
+	cr_assert_eq(book_delete(bs, 9, NULL), 0);
+	struct book_bbo b;
+	book_bbo(bs, 0, &b);
+	cr_assert_eq(b.bid_px, 999900);
+	cr_assert_eq(b.ask_px, 1000100);
+	cr_assert_eq(depth_prices(bs, 0, BOOK_ASK, px, 16), 2);
+	cr_assert_eq(px[1], 1200000);
+	cr_assert_eq(book_add(bs, 0, ref++, BOOK_ASK, 1000150, 1), 0, "the ask side's turn");
+	cr_assert_eq(book_stats(bs)->regrids, 2);
+	book_set_destroy(bs);
+
+	/* The step's keys need prices below 2^32: a larger one, even on the step, re-lays too. */
+	bs = mk_step(1, 8, 4, 100);
+	const int64_t big = (1ll << 32) * 100;
+	cr_assert_eq(book_add(bs, 0, 1, BOOK_BID, 4000000000, 1), 0);
+	cr_assert_eq(book_stats(bs)->regrids, 0);
+	cr_assert_eq(book_add(bs, 0, 2, BOOK_BID, big, 1), 0);
+	cr_assert_eq(book_add(bs, 0, 3, BOOK_BID, big - 100, 1), 0);
+	cr_assert_eq(book_stats(bs)->regrids, 1);
+	cr_assert_eq(depth_prices(bs, 0, BOOK_BID, px, 16), 3);
+	cr_assert_eq(px[0], big);
+	cr_assert_eq(px[1], big - 100);
+	cr_assert_eq(px[2], 4000000000);
 	book_set_destroy(bs);
 }
 

@@ -50,7 +50,7 @@ static uint16_t add(char side, uint16_t locate, uint64_t ref, uint32_t qty, uint
 
 static struct feed *mk(void)
 {
-	struct book_cfg cfg = { 16, 256, 64 };
+	struct book_cfg cfg = { 16, 256, 64, 100 };
 	nev = 0;
 	struct feed *f = feed_create(&cfg, on_md, NULL);
 	cr_assert_not_null(f);
