@@ -102,13 +102,17 @@ static inline bool on_step(const struct book_set *bs, uint64_t price)
 	return price >> 32 == 0 && price * bs->step_m <= bs->step_m - 1;
 }
 
-/* Bids: higher is better; asks: lower is better. Both map into [0, INT64_MAX). The price is on
- * the side's grid. */
+/* Bids: higher is better; asks: lower is better. Both map into [0, INT64_MAX). */
+static inline uint64_t units_key(uint32_t side, uint64_t units)
+{
+	return side == BOOK_BID ? (uint64_t)INT64_MAX - units : units;
+}
+
+/* The key of a price on the side's grid. */
 static inline uint64_t side_key(const struct book_set *bs, const struct bside *s, uint32_t side,
 				int64_t price)
 {
-	uint64_t q = s->fine ? (uint64_t)price : step_div(bs, (uint64_t)price);
-	return side == BOOK_BID ? (uint64_t)INT64_MAX - q : q;
+	return units_key(side, s->fine ? (uint64_t)price : step_div(bs, (uint64_t)price));
 }
 
 static inline uint32_t *ladder(const struct book_set *bs, uint32_t sid)
@@ -311,8 +315,7 @@ static uint32_t level_get(struct book_set *bs, uint32_t sid, struct bside *s, in
 		else
 			q = step_div(bs, q);
 	}
-	uint64_t key = sid & 1 ? q : (uint64_t)INT64_MAX - q; /* side_key() */
-	uint64_t off = key - s->base;
+	uint64_t key = units_key(sid & 1, q), off = key - s->base;
 
 	if (core_likely(key >= s->base && off < bs->width)) {
 		uint32_t l = ladder(bs, sid)[off];

@@ -157,7 +157,7 @@ Test(worker_config, feed_b_line_and_book_sizes_fill_flows_in_file_order)
 	cr_assert_eq(parse("[driver]\nkind = uring\ninterface = lo\n"
 			   "[feed.x]\ngroup = 239.1.1.1\nport = 26400\nb_group = 239.1.1.2\n"
 			   "b_port = 26400\nmax_instruments = 1024\nmax_orders = 5000\n"
-			   "max_levels = 32\n"
+			   "max_levels = 32\nprice_step = 1\n"
 			   "[feed.y]\nport = 26402\n" WORKER "handler = feed\n"
 			   "decoded_file = /tmp/d\n"),
 		     0, "%s", err);
@@ -173,6 +173,7 @@ Test(worker_config, feed_b_line_and_book_sizes_fill_flows_in_file_order)
 	cr_assert_eq(wc.feeds[0].max_instruments, 1024);
 	cr_assert_eq(wc.feeds[0].max_orders, 5000);
 	cr_assert_eq(wc.feeds[0].max_levels, 32);
+	cr_assert_eq(wc.feeds[0].price_step, 1);
 	cr_assert_str_eq(wc.feeds[1].name, "y");
 	cr_assert_eq(wc.feeds[1].flow_a, 2);
 	cr_assert_eq(wc.feeds[1].flow_b, WORKER_NO_FLOW);
@@ -189,6 +190,7 @@ Test(worker_config, feed_book_sizes_default_when_absent)
 	cr_assert_eq(wc.feeds[1].max_instruments, WORKER_FEED_DEFAULT_INSTRUMENTS);
 	cr_assert_eq(wc.feeds[1].max_orders, WORKER_FEED_DEFAULT_ORDERS);
 	cr_assert_eq(wc.feeds[1].max_levels, WORKER_FEED_DEFAULT_LEVELS);
+	cr_assert_eq(wc.feeds[1].price_step, 100, "a cent in ITCH price units");
 	cr_assert_null(wc.workers[0].decoded_file);
 }
 
@@ -230,6 +232,14 @@ Test(worker_config, book_sizes_out_of_range_are_named)
 			   "max_levels=lots\n" WORKER),
 		     -EINVAL);
 	cr_assert_str_eq(err, "t.conf:6: [feed.a] max_levels: 'lots' is not an unsigned integer");
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\n"
+			   "max_levels=65536\n" WORKER),
+		     -EINVAL);
+	cr_assert_str_eq(err, "t.conf:6: [feed.a] max_levels: 65536 is outside [1, 65535]");
+	cr_assert_eq(parse("[driver]\nkind=uring\ninterface=lo\n[feed.a]\nport=1\n"
+			   "price_step=0\n" WORKER),
+		     -EINVAL);
+	cr_assert_str_eq(err, "t.conf:6: [feed.a] price_step: 0 is outside [1, 1000000]");
 }
 
 Test(worker_config, two_lines_on_one_port_are_refused_unless_groups_differ)
