@@ -480,7 +480,7 @@ static void on_md(void *ctx, uint16_t feed, const struct md_event *ev)
  * Orders that wait behind a send still in flight have not been submitted: their venue stays
  * dirty and their stamps stay pending until a later flush (after the tick's poll at the latest)
  * hands them over, and tick-to-trade is taken then. Orders a dropped session discarded are not
- * counted at all.
+ * counted at all. A session's flush may reap venue messages, so OMS events can be handled here.
  */
 static void flush(struct trading *t)
 {

@@ -81,9 +81,11 @@ void vsession_destroy(struct vsession *s);
 int vsession_send(struct vsession *s, const void *msg, size_t len);
 
 /* Submits what is queued now (one io_uring_submit), first reaping the completion of the send in
- * flight when bytes wait behind it. Returns 0 when everything queued is with the kernel, 1 when
- * some of it still waits for the send in flight (it goes out at the poll or flush that reaps that
- * send's completion), or -errno of the submit. */
+ * flight when bytes wait behind it. That reap handles every completion already in the ring, so
+ * the callbacks may run inside a flush as they do inside a poll (a flush called from a callback
+ * does not reap). Returns 0 when everything queued is with the kernel, 1 when some of it still
+ * waits for the send in flight (it goes out at the poll or flush that reaps that send's
+ * completion), or -errno of the submit. */
 int vsession_flush(struct vsession *s);
 
 /* Reaps completions, delivers messages, runs heartbeats, timeouts and reconnects. Returns the
